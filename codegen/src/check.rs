@@ -1,0 +1,307 @@
+//! Rules that involve the whole tree: what Next.js refuses at build time,
+//! and what would make the router ambiguous.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Diagnostic, Location};
+use crate::model::{url_pattern, Route, Segment};
+
+/// Every conflict in `routes`, each naming all the files involved.
+pub fn check(routes: &[Route]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for route in routes {
+        check_one(route, &mut problems);
+    }
+    same_url(routes, &mut problems);
+    same_position(routes, &mut problems);
+    problems
+}
+
+fn file(route: &Route) -> Location {
+    Location::file(route.file.display_path.clone())
+}
+
+fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
+    let last = route.url.len().saturating_sub(1);
+    for (i, seg) in route.url.iter().enumerate() {
+        if seg.is_catch_all() && i != last {
+            problems.push(
+                Diagnostic::new(
+                    format!(
+                        "approute: catch-all `{}` must be the last segment of the URL, but `{}` continues after it",
+                        seg.display(),
+                        route.pattern()
+                    ),
+                    format!(
+                        "a catch-all takes every remaining segment; move this route.rs into the `{}` folder, or use `[{}]` for one segment",
+                        seg.display(),
+                        seg.param().unwrap_or_default()
+                    ),
+                )
+                .at(file(route)),
+            );
+        }
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for seg in &route.url {
+        if let Some(name) = seg.param() {
+            *seen.entry(name).or_default() += 1;
+        }
+    }
+    for (name, count) in seen {
+        if count > 1 {
+            problems.push(
+                Diagnostic::new(
+                    format!(
+                        "approute: parameter `{name}` appears {count} times in `{}`",
+                        route.pattern()
+                    ),
+                    "each parameter of a route needs its own name, e.g. `[userId]/posts/[postId]`",
+                )
+                .at(file(route)),
+            );
+        }
+    }
+}
+
+/// The URL shape with parameter names erased: two routes with the same key
+/// answer exactly the same requests.
+fn shape(url: &[Segment]) -> Vec<String> {
+    url.iter()
+        .map(|s| match s {
+            Segment::Static(s) => s.clone(),
+            Segment::Group(_) => unreachable!("groups are not URL segments"),
+            Segment::Dynamic(_) => "[]".into(),
+            Segment::CatchAll(_) => "[...]".into(),
+            Segment::OptionalCatchAll(_) => "[[...]]".into(),
+        })
+        .collect()
+}
+
+fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
+    let mut by_shape: BTreeMap<Vec<String>, Vec<&Route>> = BTreeMap::new();
+    for route in routes {
+        by_shape.entry(shape(&route.url)).or_default().push(route);
+    }
+    for group in by_shape.values().filter(|g| g.len() > 1) {
+        let url = group[0].pattern();
+        let mut d = Diagnostic::new(
+            format!(
+                "approute: {} route files serve the same URL `{url}`",
+                group.len()
+            ),
+            if group.iter().any(|r| r.in_group) {
+                "route groups like `(name)` are left out of the URL, so these folders collide; keep one route.rs for this URL, or rename a folder to change the URL"
+            } else {
+                "dynamic folders at the same place match the same requests whatever they are named; keep one of them"
+            },
+        );
+        for route in group {
+            d = d.at(file(route));
+        }
+        problems.push(d);
+    }
+
+    // `a/[[...x]]` also answers `a` itself, so it clashes with `a/route.rs`.
+    for route in routes {
+        let Some(Segment::OptionalCatchAll(_)) = route.url.last() else {
+            continue;
+        };
+        let parent = shape(&route.url[..route.url.len() - 1]);
+        for other in by_shape.get(&parent).into_iter().flatten() {
+            problems.push(
+                Diagnostic::new(
+                    format!(
+                        "approute: `{}` and `{}` both answer `{}`",
+                        route.pattern(),
+                        other.pattern(),
+                        other.pattern()
+                    ),
+                    format!(
+                        "an optional catch-all also matches its parent URL; delete `{}` and handle the empty case in the catch-all, or make it a required catch-all `{}`",
+                        other.file.display_path,
+                        route
+                            .url
+                            .last()
+                            .map(|s| format!("[...{}]", s.param().unwrap_or_default()))
+                            .unwrap_or_default()
+                    ),
+                )
+                .at(file(route))
+                .at(file(other)),
+            );
+        }
+    }
+}
+
+/// Which parameter kinds may share a position: one name per kind, and a
+/// required catch-all never beside an optional one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Dynamic,
+    CatchAll,
+}
+
+fn same_position(routes: &[Route], problems: &mut Vec<Diagnostic>) {
+    // (URL shape before the segment, kind) -> the first route seen with each name
+    let mut names: BTreeMap<(Vec<String>, Kind), BTreeMap<String, &Route>> = BTreeMap::new();
+    let mut catch_alls: BTreeMap<Vec<String>, BTreeMap<bool, &Route>> = BTreeMap::new();
+    for route in routes {
+        for (i, seg) in route.url.iter().enumerate() {
+            let prefix = shape(&route.url[..i]);
+            let (kind, name) = match seg {
+                Segment::Dynamic(n) => (Kind::Dynamic, n),
+                Segment::CatchAll(n) | Segment::OptionalCatchAll(n) => (Kind::CatchAll, n),
+                _ => continue,
+            };
+            if kind == Kind::CatchAll {
+                let optional = matches!(seg, Segment::OptionalCatchAll(_));
+                catch_alls
+                    .entry(prefix.clone())
+                    .or_default()
+                    .entry(optional)
+                    .or_insert(route);
+            }
+            names
+                .entry((prefix, kind))
+                .or_default()
+                .entry(name.clone())
+                .or_insert(route);
+        }
+    }
+    for ((prefix, _), by_name) in &names {
+        if by_name.len() < 2 {
+            continue;
+        }
+        let list: Vec<String> = by_name.keys().map(|n| format!("`{n}`")).collect();
+        let position = url_pattern(
+            &prefix
+                .iter()
+                .map(|s| Segment::Static(s.clone()))
+                .collect::<Vec<_>>(),
+        );
+        let mut d = Diagnostic::new(
+            format!(
+                "approute: different parameter names {} for the same dynamic segment after `{position}`",
+                list.join(" and ")
+            ),
+            "requests to that position cannot tell the names apart, so Next.js and approute need one name; rename the folders to the same name",
+        );
+        for route in by_name.values() {
+            d = d.at(file(route));
+        }
+        problems.push(d);
+    }
+    for both in catch_alls.values().filter(|m| m.len() == 2) {
+        problems.push(
+            Diagnostic::new(
+                format!(
+                    "approute: a required catch-all `{}` and an optional catch-all `{}` at the same level",
+                    both[&false].url.last().map(Segment::display).unwrap_or_default(),
+                    both[&true].url.last().map(Segment::display).unwrap_or_default(),
+                ),
+                "they match the same requests; keep one (the optional one if the bare URL needs an answer)",
+            )
+            .at(file(both[&false]))
+            .at(file(both[&true])),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build_routes;
+
+    fn problems(paths: &[&str]) -> Vec<String> {
+        let routes = build_routes(paths);
+        check(&routes).iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn a_good_tree_passes() {
+        let p = problems(&[
+            "",
+            "api/users/[id]",
+            "api/users/me",
+            "api/files/[...path]",
+            "api/files/[id]",
+            "api/docs/[[...slug]]",
+            "(a)/about",
+            "(b)/team/[member]",
+            "[x]/[...rest]",
+        ]);
+        assert!(p.is_empty(), "{p:#?}");
+    }
+
+    #[test]
+    fn two_groups_same_url() {
+        let p = problems(&["(a)/about", "(b)/about"]);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(p[0].contains("2 route files serve the same URL `/about`"));
+        assert!(p[0].contains("--> app/(a)/about/route.rs"));
+        assert!(p[0].contains("--> app/(b)/about/route.rs"));
+        assert!(p[0].contains("route groups like `(name)` are left out of the URL"));
+    }
+
+    #[test]
+    fn same_shape_different_names_is_one_error() {
+        let p = problems(&["a/[id]", "a/[slug]"]);
+        assert!(
+            p.iter().any(|m| m.contains("serve the same URL `/a/[id]`")),
+            "{p:#?}"
+        );
+        assert!(p
+            .iter()
+            .any(|m| m.contains("different parameter names `id` and `slug`")));
+    }
+
+    #[test]
+    fn different_names_at_one_position() {
+        let p = problems(&["users/[id]", "users/[userId]/posts"]);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(p[0].contains("`id` and `userId` for the same dynamic segment after `/users`"));
+        assert!(p[0].contains("app/users/[id]/route.rs"));
+        assert!(p[0].contains("app/users/[userId]/posts/route.rs"));
+    }
+
+    #[test]
+    fn catch_all_must_be_last() {
+        let p = problems(&["files/[...path]/meta"]);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].contains("catch-all `[...path]` must be the last segment"),
+            "{}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn optional_catch_all_beside_parent_route() {
+        let p = problems(&["docs", "docs/[[...slug]]"]);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(p[0].contains("`/docs/[[...slug]]` and `/docs` both answer `/docs`"));
+        assert!(p[0].contains("app/docs/route.rs"));
+        // the parent may sit in a group: it still has the same URL
+        let p = problems(&["(x)/docs", "docs/[[...slug]]"]);
+        assert_eq!(p.len(), 1, "{p:#?}");
+    }
+
+    #[test]
+    fn required_beside_optional_catch_all() {
+        let p = problems(&["(a)/d/[...x]", "(b)/d/[[...x]]"]);
+        assert!(
+            p.iter()
+                .any(|m| m
+                    .contains("required catch-all `[...x]` and an optional catch-all `[[...x]]`")),
+            "{p:#?}"
+        );
+    }
+
+    #[test]
+    fn repeated_param_name() {
+        let p = problems(&["[id]/x/[id]"]);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("parameter `id` appears 2 times"));
+    }
+}

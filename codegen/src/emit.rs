@@ -1,0 +1,181 @@
+//! Writes the generated module: one `#[path]` module per route file (so
+//! rustc reports errors in handlers at their own file and line, and rebuilds
+//! when one changes), the route table, and the `router()` function.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::model::{Method, Route, Segment, TrailingSlash};
+use crate::patterns::{registrations, Target};
+
+/// What the user passed to `approute::app!`, as far as emitting cares.
+#[derive(Clone, Debug, Default)]
+pub struct EmitOptions {
+    /// Rust source of the router's state type; `None` for `()`.
+    pub state: Option<String>,
+    pub trailing_slash: TrailingSlash,
+    /// Name of the generated module.
+    pub module: Option<String>,
+}
+
+/// Rust source (not yet formatted) of the generated module.
+pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, String> {
+    let modules = module_names(routes);
+    let module = format_ident!("{}", options.module.as_deref().unwrap_or("app"));
+    let state: TokenStream = match &options.state {
+        Some(s) => s
+            .parse()
+            .map_err(|e| format!("`state = {s}` is not a type: {e}"))?,
+        None => quote!(()),
+    };
+    let glob = options.state.as_ref().map(|_| {
+        quote!(
+            #[allow(unused_imports)]
+            use super::*;
+        )
+    });
+
+    let mods = routes.iter().zip(&modules).map(|(route, name)| {
+        let path = route.file.abs_path.to_string_lossy().into_owned();
+        let doc = format!(" `{}` from `{}`", route.pattern(), route.file.display_path);
+        quote! {
+            #[doc = #doc]
+            #[allow(non_snake_case)]
+            #[path = #path]
+            pub mod #name;
+        }
+    });
+
+    let infos = routes.iter().map(route_info);
+    let count = routes.len();
+
+    let slash = match options.trailing_slash {
+        TrailingSlash::Redirect => quote!(Redirect),
+        TrailingSlash::Add => quote!(Add),
+        TrailingSlash::Both => quote!(Both),
+    };
+    let method_routers = routes.iter().zip(&modules).enumerate().map(|(i, (route, module))| {
+        let var = format_ident!("route_{}", i);
+        let calls = route.exports.iter().map(|e| {
+            let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
+            let handler = format_ident!("{}", e.method.as_str());
+            quote!(.#method(#module::#handler))
+        });
+        quote! {
+            let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, rt::MethodRouter::new() #(#calls)*);
+        }
+    });
+
+    let regs = registrations(routes, options.trailing_slash);
+    let last_use: Vec<Option<usize>> = (0..routes.len())
+        .map(|i| regs.iter().rposition(|r| r.target == Target::Route(i)))
+        .collect();
+    let calls = regs.iter().enumerate().map(|(n, r)| {
+        let pattern = &r.pattern;
+        match r.target {
+            Target::Route(i) => {
+                let var = format_ident!("route_{}", i);
+                if last_use[i] == Some(n) {
+                    quote!(.route(#pattern, #var))
+                } else {
+                    quote!(.route(#pattern, #var.clone()))
+                }
+            }
+            Target::RedirectStrip => quote!(.route(#pattern, rt::redirect_without_slash())),
+            Target::RedirectAdd => quote!(.route(#pattern, rt::redirect_with_slash())),
+        }
+    });
+    let doc =
+        format!(" The {count} route(s) approute found under the app folder, as an axum `Router`.");
+
+    Ok(quote! {
+        #[doc = #doc]
+        pub mod #module {
+            #glob
+            #(#mods)*
+
+            /// Every route, in the order its patterns are registered.
+            #[allow(dead_code)]
+            pub static ROUTES: &[::approute::RouteInfo] = &[#(#infos),*];
+
+            /// The router serving every route file under the app folder.
+            pub fn router() -> ::approute::__private::Router<#state> {
+                use ::approute::__private as rt;
+                #(#method_routers)*
+                rt::Router::new() #(#calls)*
+            }
+        }
+    })
+}
+
+fn route_info(route: &Route) -> TokenStream {
+    let pattern = route.pattern();
+    let file = &route.file.display_path;
+    let methods: Vec<&str> = route.exports.iter().map(|e| e.method.as_str()).collect();
+    let segments = route.url.iter().map(|s| match s {
+        Segment::Static(_) | Segment::Group(_) => quote!(::approute::UrlSegment::Static),
+        Segment::Dynamic(n) => quote!(::approute::UrlSegment::Dynamic(#n)),
+        Segment::CatchAll(n) => quote!(::approute::UrlSegment::CatchAll(#n)),
+        Segment::OptionalCatchAll(n) => quote!(::approute::UrlSegment::OptionalCatchAll(#n)),
+    });
+    let allow = allow_header(route);
+    quote! {
+        ::approute::RouteInfo::__new(#pattern, #file, &[#(#methods),*], &[#(#segments),*], #allow)
+    }
+}
+
+/// The `Allow` value for the route: what it exports, `HEAD` where `GET`
+/// answers it, and `OPTIONS`, which is always answered.
+pub fn allow_header(route: &Route) -> String {
+    let mut methods: BTreeSet<Method> = route.methods().into_iter().collect();
+    if methods.contains(&Method::Get) {
+        methods.insert(Method::Head);
+    }
+    methods.insert(Method::Options);
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `route_api_users_id` for `app/api/users/[id]`: readable in error
+/// messages, unique, never a keyword.
+fn module_names(routes: &[Route]) -> Vec<Ident> {
+    let mut used = BTreeSet::new();
+    routes
+        .iter()
+        .map(|route| {
+            let mut base = String::from("route");
+            for folder in &route.file.folders {
+                let word: String = folder
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() {
+                            c.to_ascii_lowercase()
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let word = word.trim_matches('_');
+                if !word.is_empty() {
+                    base.push('_');
+                    base.push_str(word);
+                }
+            }
+            if base == "route" {
+                base.push_str("_root");
+            }
+            let mut name = base.clone();
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            Ident::new(&name, Span::call_site())
+        })
+        .collect()
+}

@@ -1,0 +1,260 @@
+//! Reads a `route.rs` and finds the method handlers it exports.
+
+use proc_macro2::Span;
+use syn::{Item, UseTree, Visibility};
+
+use crate::error::{Diagnostic, Location};
+use crate::model::{Export, Method};
+
+/// The handlers `source` exports, sorted by method, and every mistake seen.
+///
+/// A handler is a `pub fn GET` (any method name) or a `pub use path as GET;`.
+/// Lines come from proc-macro2's `span-locations`; in a proc macro the caller
+/// must force proc-macro2's fallback so spans are positions in `source`.
+pub fn parse_route_file(path: &str, source: &str) -> (Vec<Export>, Vec<Diagnostic>) {
+    let file = match syn::parse_file(source) {
+        Ok(file) => file,
+        Err(e) => {
+            let start = e.span().start();
+            return (
+                Vec::new(),
+                vec![Diagnostic::new(
+                    format!("approute: `{path}` does not parse: {e}"),
+                    "fix the syntax error; rustc shows the same spot once the file parses",
+                )
+                .at(Location::at(path, source, start.line, start.column + 1))],
+            );
+        }
+    };
+
+    let mut found = Found::default();
+    for item in &file.items {
+        match item {
+            Item::Fn(f) => found.name(&f.sig.ident, &f.vis, "fn"),
+            Item::Use(u) if !matches!(u.vis, Visibility::Inherited) => found.use_tree(&u.tree),
+            _ => {}
+        }
+    }
+
+    let mut problems = Vec::new();
+    for (ident, what) in found.private {
+        let (line, col) = line_col(ident.span());
+        problems.push(
+            Diagnostic::new(
+                format!("approute: `{what} {ident}` in `{path}` is private, so it cannot be the route's {ident} handler"),
+                format!("make it public: `pub {what} {ident}`"),
+            )
+            .at(Location::at(path, source, line, col)),
+        );
+    }
+    for (ident, method) in found.near_misses {
+        let (line, col) = line_col(ident.span());
+        problems.push(
+            Diagnostic::new(
+                format!("approute: `{ident}` in `{path}` is not an HTTP method, so it is not a handler"),
+                format!("did you mean `{method}`? Handlers are named after their method in capitals: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+            )
+            .at(Location::at(path, source, line, col)),
+        );
+    }
+    for span in found.globs {
+        let (line, col) = line_col(span);
+        problems.push(
+            Diagnostic::new(
+                format!(
+                    "approute: `{path}` re-exports with `*`, which hides which handlers it has"
+                ),
+                "re-export each handler by name, e.g. `pub use crate::handlers::list as GET;`",
+            )
+            .at(Location::at(path, source, line, col)),
+        );
+    }
+
+    let mut exports = found.exports;
+    exports.sort_by_key(|e| e.method);
+    exports.dedup_by_key(|e| e.method);
+    if exports.is_empty() && problems.is_empty() {
+        problems.push(
+            Diagnostic::new(
+                format!("approute: `{path}` exports no handler"),
+                "add one, e.g. `pub async fn GET() -> &'static str { \"ok\" }`; a route file needs at least one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+            )
+            .at(Location::file(path)),
+        );
+    }
+    (exports, problems)
+}
+
+#[derive(Default)]
+struct Found {
+    exports: Vec<Export>,
+    private: Vec<(syn::Ident, &'static str)>,
+    near_misses: Vec<(syn::Ident, Method)>,
+    globs: Vec<Span>,
+}
+
+impl Found {
+    fn name(&mut self, ident: &syn::Ident, vis: &Visibility, what: &'static str) {
+        let name = ident.to_string();
+        let public = !matches!(vis, Visibility::Inherited);
+        match Method::from_name(&name) {
+            Some(method) if public => self.exports.push(Export {
+                method,
+                line: ident.span().start().line,
+            }),
+            Some(_) => self.private.push((ident.clone(), what)),
+            None if public => {
+                if let Some(method) = near_miss(&name) {
+                    self.near_misses.push((ident.clone(), method));
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn use_tree(&mut self, tree: &UseTree) {
+        match tree {
+            UseTree::Path(p) => self.use_tree(&p.tree),
+            UseTree::Name(n) => self.name(&n.ident, &pub_vis(), "use"),
+            UseTree::Rename(r) => self.name(&r.rename, &pub_vis(), "use"),
+            UseTree::Glob(g) => self.globs.push(g.star_token.span),
+            UseTree::Group(g) => g.items.iter().for_each(|t| self.use_tree(t)),
+        }
+    }
+}
+
+fn pub_vis() -> Visibility {
+    Visibility::Public(Default::default())
+}
+
+fn line_col(span: Span) -> (usize, usize) {
+    let start = span.start();
+    (start.line, start.column + 1)
+}
+
+/// The method a public name was probably meant to be: the same letters in
+/// another case (`Get`, `post`), or an all-capitals name one edit away
+/// (`POSTS`, `DELET`). Ordinary helpers (`get_user`, `path`) are not flagged.
+pub fn near_miss(name: &str) -> Option<Method> {
+    let upper = name.to_ascii_uppercase();
+    if let Some(m) = Method::from_name(&upper) {
+        return Some(m);
+    }
+    if name != upper || name.len() < 3 {
+        return None;
+    }
+    Method::ALL
+        .into_iter()
+        .find(|m| edit_distance(&upper, m.as_str()) <= 1)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods(source: &str) -> Vec<&'static str> {
+        let (exports, problems) = parse_route_file("app/route.rs", source);
+        assert!(problems.is_empty(), "{problems:#?}");
+        exports.iter().map(|e| e.method.as_str()).collect()
+    }
+
+    fn problems(source: &str) -> Vec<String> {
+        parse_route_file("app/route.rs", source)
+            .1
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn finds_pub_fns_and_pub_use_renames() {
+        let source = r#"
+            use axum::Json;
+            pub async fn POST() {}
+            pub async fn GET() {}
+            pub(crate) fn DELETE() {}
+            pub use crate::handlers::{update as PATCH, other::HEAD};
+            pub use crate::handlers::opts as OPTIONS;
+            fn helper() {}
+            pub fn get_user() {}
+            pub fn path() {}
+        "#;
+        assert_eq!(
+            methods(source),
+            ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"]
+        );
+    }
+
+    #[test]
+    fn export_lines_are_file_lines() {
+        let (exports, _) = parse_route_file("r", "\n\npub async fn GET() {}\n");
+        assert_eq!(exports[0].line, 3);
+    }
+
+    #[test]
+    fn near_misses_are_named_with_the_fix() {
+        let p = problems("pub async fn GET() {}\npub async fn Post() {}\npub fn POSTS() {}\npub use a::b as delete;\n");
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert!(p[0].contains("`Post` in `app/route.rs` is not an HTTP method"));
+        assert!(p[0].contains("app/route.rs:2:14"), "{}", p[0]);
+        assert!(p[0].contains("did you mean `POST`?"));
+        assert!(p[1].contains("did you mean `POST`?"));
+        assert!(p[2].contains("did you mean `DELETE`?"));
+    }
+
+    #[test]
+    fn near_miss_rules() {
+        assert_eq!(near_miss("Get"), Some(Method::Get));
+        assert_eq!(near_miss("get"), Some(Method::Get));
+        assert_eq!(near_miss("POSTS"), Some(Method::Post));
+        assert_eq!(near_miss("DELET"), Some(Method::Delete));
+        assert_eq!(near_miss("PATH"), Some(Method::Patch));
+        assert_eq!(near_miss("path"), None);
+        assert_eq!(near_miss("get_user"), None);
+        assert_eq!(near_miss("OK"), None);
+        assert_eq!(near_miss("MAX"), None);
+    }
+
+    #[test]
+    fn private_handler_is_an_error() {
+        let p = problems("async fn GET() {}\n");
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("make it public: `pub fn GET`"), "{}", p[0]);
+    }
+
+    #[test]
+    fn no_handler_is_an_error() {
+        let p = problems("pub fn helper() {}\n");
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("exports no handler"));
+        assert!(p[0].contains("--> app/route.rs\n"));
+    }
+
+    #[test]
+    fn glob_reexport_is_an_error() {
+        let p = problems("pub use crate::handlers::*;\n");
+        assert!(p[0].contains("re-exports with `*`"), "{p:?}");
+    }
+
+    #[test]
+    fn syntax_error_points_at_line() {
+        let p = problems("pub async fn GET() {\n    let x = ;\n}\n");
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("does not parse"), "{}", p[0]);
+        assert!(p[0].contains("app/route.rs:2:"), "{}", p[0]);
+    }
+}

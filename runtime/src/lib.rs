@@ -1,0 +1,33 @@
+//! Next.js App Router route handlers for Rust.
+//!
+//! Put `route.rs` files in folders under `app/`; each exports handlers named
+//! after HTTP methods (`pub async fn GET`, `POST`, ...), which are ordinary
+//! axum handlers. One line in `main.rs` turns the tree into an
+//! [`axum::Router`] at compile time:
+//!
+//! ```ignore
+//! approute::app!(); // defines `mod app` with `app::router()` and `app::ROUTES`
+//! ```
+//!
+//! Folder names follow Next.js 14: `[id]`, `[...slug]`, `[[...slug]]`,
+//! `(group)`, `_private`, `%5Fname`. See the README for the whole guide.
+
+mod params;
+mod route;
+mod route_info;
+
+pub use approute_macros::app;
+pub use params::{ParamValue, Params};
+pub use route_info::{RouteInfo, UrlSegment};
+
+/// The axum this crate builds on, so generated code and users agree on one
+/// version.
+pub use axum;
+
+/// Used by the code `app!` generates; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::route::{redirect_with_slash, redirect_without_slash, route, TrailingSlash};
+    pub use axum::routing::MethodRouter;
+    pub use axum::Router;
+}

@@ -1,0 +1,273 @@
+//! `approute::Params`: a route's parameters as Next.js gives them.
+
+use std::fmt;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::route::MatchedRoute;
+use crate::route_info::{RouteInfo, UrlSegment};
+
+/// One parameter's value: a string for `[x]`, a list for `[...x]` and
+/// `[[...x]]`. Serializes as the bare string or list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Serialize for ParamValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ParamValue::One(v) => v.serialize(s),
+            ParamValue::Many(v) => v.serialize(s),
+        }
+    }
+}
+
+/// Every parameter of the matched route, as Next.js's `params`: each path
+/// segment percent-decoded on its own (`a%2Fb` is the one segment `a/b`,
+/// `+` stays `+`), and an optional catch-all that matched nothing absent.
+///
+/// Serializes as a JSON object in route order:
+/// `{"id":"42","path":["a","b"]}`.
+///
+/// ```
+/// # async fn handler(params: approute::Params) {
+/// // app/api/shop/[category]/[...rest]/route.rs
+/// let category: Option<&str> = params.get("category");
+/// let rest: Option<&[String]> = params.get_all("rest");
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    values: Vec<(&'static str, ParamValue)>,
+}
+
+impl Params {
+    /// The value of a `[name]` parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match self.value(name)? {
+            ParamValue::One(v) => Some(v),
+            ParamValue::Many(_) => None,
+        }
+    }
+
+    /// The segments of a `[...name]` or `[[...name]]` parameter.
+    pub fn get_all(&self, name: &str) -> Option<&[String]> {
+        match self.value(name)? {
+            ParamValue::Many(v) => Some(v),
+            ParamValue::One(_) => None,
+        }
+    }
+
+    pub fn value(&self, name: &str) -> Option<&ParamValue> {
+        self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &ParamValue)> {
+        self.values.iter().map(|(n, v)| (*n, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Reads the parameters of `route` from a raw (still encoded) path.
+    pub(crate) fn from_path(route: &RouteInfo, path: &str) -> Result<Params, InvalidPath> {
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        // A trailing slash reaches a route only when it is served with one.
+        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+        let raw: Vec<&str> = if trimmed.is_empty() {
+            Vec::new()
+        } else {
+            trimmed.split('/').collect()
+        };
+        let mut values = Vec::new();
+        for (i, segment) in route.segments().iter().enumerate() {
+            match *segment {
+                UrlSegment::Static => {}
+                UrlSegment::Dynamic(name) => {
+                    let value = raw.get(i).copied().unwrap_or_default();
+                    values.push((name, ParamValue::One(decode_segment(value)?)));
+                }
+                UrlSegment::CatchAll(name) | UrlSegment::OptionalCatchAll(name) => {
+                    let rest = raw.get(i..).unwrap_or_default();
+                    if !rest.is_empty() || matches!(segment, UrlSegment::CatchAll(_)) {
+                        let list = rest
+                            .iter()
+                            .map(|s| decode_segment(s))
+                            .collect::<Result<_, _>>()?;
+                        values.push((name, ParamValue::Many(list)));
+                    }
+                }
+            }
+        }
+        Ok(Params { values })
+    }
+}
+
+impl Serialize for Params {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.values.len()))?;
+        for (name, value) in &self.values {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Why a path could not be decoded: a `%` not followed by two hex digits,
+/// or bytes that are not UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidPath;
+
+impl fmt::Display for InvalidPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the URL path has malformed percent-encoding")
+    }
+}
+
+/// Strict percent-decoding of one segment, as JavaScript's
+/// `decodeURIComponent`: `+` is kept, bad escapes are errors.
+pub(crate) fn decode_segment(segment: &str) -> Result<String, InvalidPath> {
+    if !segment.contains('%') {
+        return Ok(segment.to_string());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(InvalidPath)?;
+            let hi = hex_value(hex[0]).ok_or(InvalidPath)?;
+            let lo = hex_value(hex[1]).ok_or(InvalidPath)?;
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| InvalidPath)
+}
+
+/// Whether every segment of `path` decodes.
+pub(crate) fn valid_path(path: &str) -> bool {
+    !path.contains('%') || path.split('/').all(|s| decode_segment(s).is_ok())
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Rejection of [`Params`].
+#[derive(Debug)]
+pub enum ParamsRejection {
+    /// The handler is not behind a route of `approute::app!`.
+    NotAnApprouteRoute,
+    InvalidPath,
+}
+
+impl axum::response::IntoResponse for ParamsRejection {
+    fn into_response(self) -> axum::response::Response {
+        match self {
+            ParamsRejection::NotAnApprouteRoute => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "approute::Params used in a handler that is not an approute route",
+            )
+                .into_response(),
+            ParamsRejection::InvalidPath => {
+                (StatusCode::BAD_REQUEST, InvalidPath.to_string()).into_response()
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ParamsRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, ParamsRejection> {
+        let MatchedRoute(route) = parts
+            .extensions
+            .get::<MatchedRoute>()
+            .copied()
+            .ok_or(ParamsRejection::NotAnApprouteRoute)?;
+        Params::from_path(route, parts.uri.path()).map_err(|_| ParamsRejection::InvalidPath)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static FILES: RouteInfo = RouteInfo::__new(
+        "/api/shop/[category]/[...rest]",
+        "app/api/shop/[category]/[...rest]/route.rs",
+        &["GET"],
+        &[
+            UrlSegment::Static,
+            UrlSegment::Static,
+            UrlSegment::Dynamic("category"),
+            UrlSegment::CatchAll("rest"),
+        ],
+        "GET, HEAD, OPTIONS",
+    );
+    static DOCS: RouteInfo = RouteInfo::__new(
+        "/docs/[[...slug]]",
+        "app/docs/[[...slug]]/route.rs",
+        &["GET"],
+        &[UrlSegment::Static, UrlSegment::OptionalCatchAll("slug")],
+        "GET, HEAD, OPTIONS",
+    );
+
+    fn json(route: &RouteInfo, path: &str) -> String {
+        serde_json::to_string(&Params::from_path(route, path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn decodes_each_segment_on_its_own() {
+        assert_eq!(
+            json(&FILES, "/api/shop/a%2Fb/x%20y/c%2Fd/e+f"),
+            r#"{"category":"a/b","rest":["x y","c/d","e+f"]}"#
+        );
+    }
+
+    #[test]
+    fn optional_catch_all_absent_when_empty() {
+        assert_eq!(json(&DOCS, "/docs"), "{}");
+        assert_eq!(json(&DOCS, "/docs/"), "{}");
+        assert_eq!(json(&DOCS, "/docs/a/b"), r#"{"slug":["a","b"]}"#);
+        let p = Params::from_path(&DOCS, "/docs/a").unwrap();
+        assert_eq!(p.get_all("slug"), Some(&["a".to_string()][..]));
+        assert_eq!(p.get("slug"), None);
+    }
+
+    #[test]
+    fn short_paths_do_not_panic() {
+        assert!(Params::from_path(&FILES, "/").is_ok());
+        assert!(Params::from_path(&FILES, "").is_ok());
+    }
+
+    #[test]
+    fn strict_decoding() {
+        assert_eq!(decode_segment("%E2%9C%93").unwrap(), "✓");
+        assert_eq!(decode_segment("a+b").unwrap(), "a+b");
+        for bad in ["%zz", "%", "%4", "%E2%9C", "%FF", "a%2"] {
+            assert_eq!(decode_segment(bad), Err(InvalidPath), "{bad}");
+        }
+        assert!(valid_path("/a/%20/b"));
+        assert!(!valid_path("/a/%zz"));
+    }
+}

@@ -1,0 +1,4 @@
+fn main() {
+    println!("cargo:rerun-if-changed=conformance/app");
+    println!("cargo:rerun-if-changed=fixtures");
+}

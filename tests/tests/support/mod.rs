@@ -1,0 +1,184 @@
+//! Helpers shared by the integration tests: one request in process, one
+//! over a real socket, and the answer reduced to what a comparison with
+//! Next.js looks at.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use approute::axum::body::Body;
+use approute::axum::http::Request;
+use approute::axum::Router;
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tower::ServiceExt;
+
+/// An answer, headers lower-cased.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
+    }
+}
+
+/// Sends one request through `router` without a socket.
+pub async fn call(router: &Router, method: &str, target: &str) -> Answer {
+    let request = Request::builder()
+        .method(method)
+        .uri(target)
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Serves `router` on a free loopback port for the rest of the test.
+pub async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { approute::axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// Writes `METHOD TARGET HTTP/1.1` byte for byte, as `probe.py` does, and
+/// reads the answer until the server closes.
+pub async fn raw(addr: SocketAddr, method: &str, target: &str) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    parse_response(&bytes)
+}
+
+fn parse_response(bytes: &[u8]) -> Answer {
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8_lossy(&bytes[..split]);
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = bytes[split + 4..].to_vec();
+    if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        body = dechunk(&body);
+    }
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
+
+/// What `probe.py` prints for an answer.
+pub fn observe(line: &str, answer: &Answer) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    out.insert("req".into(), line.into());
+    out.insert("status".into(), answer.status.into());
+    if let Some(allow) = answer.header("allow") {
+        let mut methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+        methods.sort();
+        out.insert("allow".into(), methods.join(",").into());
+    }
+    for key in ["location", "x-route", "x-method"] {
+        if let Some(v) = answer.header(key) {
+            out.insert(key.into(), v.into());
+        }
+    }
+    let is_json = answer
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/json"));
+    if answer.status == 200 && !answer.body.is_empty() && is_json {
+        out.insert("params".into(), answer.json()["params"].clone());
+    }
+    if line.starts_with("HEAD ") {
+        out.insert("body_len".into(), answer.body.len().into());
+    }
+    serde_json::Value::Object(out)
+}
+
+/// `compare.py`: the differences that matter between Next.js's answer and ours.
+/// A 405 may carry `Allow` though Next.js sends none.
+pub fn differences(want: &serde_json::Value, got: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for key in [
+        "status", "location", "x-route", "x-method", "params", "body_len",
+    ] {
+        if want.get(key) != got.get(key) {
+            problems.push(format!(
+                "{key}: want {:?} got {:?}",
+                want.get(key),
+                got.get(key)
+            ));
+        }
+    }
+    if want.get("allow").is_some() && want.get("allow") != got.get("allow") {
+        problems.push(format!(
+            "allow: want {:?} got {:?}",
+            want.get("allow"),
+            got.get("allow")
+        ));
+    }
+    problems
+}
