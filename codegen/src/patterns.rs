@@ -84,6 +84,18 @@ pub fn escape_static(segment: &str) -> String {
     out
 }
 
+/// The matchit pattern of a URL without catch-alls.
+fn matchit_pattern(url: &[Segment]) -> String {
+    url.iter()
+        .map(|s| match s {
+            Segment::Static(s) => format!("/{}", escape_static(s)),
+            Segment::Group(_) => String::new(),
+            Segment::Dynamic(n) => format!("/{{{n}}}"),
+            Segment::CatchAll(n) | Segment::OptionalCatchAll(n) => format!("/{{*{n}}}"),
+        })
+        .collect()
+}
+
 fn served(prefix: &str) -> String {
     if prefix.is_empty() {
         "/".to_string()
@@ -148,15 +160,8 @@ pub fn registrations(routes: &[Route], slash: TrailingSlash) -> Vec<Registration
     };
     let mut variants = Vec::new();
     for (pattern, route) in serving {
-        let is_catch_all = pattern.contains("{*");
-        if is_catch_all || pattern == "/" {
-            // The route's own check handles slashes on catch-all requests.
-            if is_catch_all && slash == TrailingSlash::Redirect {
-                let bare = &pattern[..pattern.rfind("/{*").unwrap_or(0) + 1];
-                if bare != "/" {
-                    variants.push((bare.to_string(), Target::RedirectStrip));
-                }
-            }
+        // The route's own check handles slashes on catch-all requests.
+        if pattern.contains("{*") || pattern == "/" {
             push(&mut out, pattern, Target::Route(route));
             continue;
         }
@@ -173,6 +178,21 @@ pub fn registrations(routes: &[Route], slash: TrailingSlash) -> Vec<Registration
             TrailingSlash::Both => {
                 push(&mut out, pattern, Target::Route(route));
                 push(&mut out, with_slash, Target::Route(route));
+            }
+        }
+    }
+    // Next.js redirects `/files/` to `/files` even where only
+    // `/files/[...path]` exists (and the redirect then leads to a 404).
+    if slash == TrailingSlash::Redirect {
+        for route in routes {
+            if let Some(Segment::CatchAll(_)) = route.url.last() {
+                let parent = &route.url[..route.url.len() - 1];
+                if !parent.is_empty() {
+                    variants.push((
+                        format!("{}/", matchit_pattern(parent)),
+                        Target::RedirectStrip,
+                    ));
+                }
             }
         }
     }
@@ -304,6 +324,8 @@ mod tests {
         assert_eq!(m.at("/c/"), "308 strip");
         assert_eq!(m.at("/d/"), "308 strip");
         assert_eq!(m.at("/"), "/");
+        let m = Matcher::new(&["x/[id]", "x/[...rest]"], TrailingSlash::Redirect);
+        assert_eq!(m.at("/x/"), "308 strip");
 
         let m = Matcher::new(&tree, TrailingSlash::Add);
         assert_eq!(m.at("/a"), "308 add");

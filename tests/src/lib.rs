@@ -1,5 +1,7 @@
 //! Fixture apps for the test suite: each `app!` below is one tree, and the
-//! files in `tests/` send requests to them.
+//! files in `tests/` send requests to them. The rules tree is served in
+//! each trailing-slash mode, so its files are loaded more than once.
+#![allow(clippy::duplicate_mod)]
 
 use approute::axum::http::{HeaderName, HeaderValue, Method};
 use approute::axum::response::{IntoResponse, Response};
@@ -7,6 +9,37 @@ use approute::axum::Json;
 use approute::Params;
 
 approute::app!(dir = "conformance/app", module = next14);
+approute::app!(dir = "fixtures/rules/app", module = rules);
+approute::app!(
+    dir = "fixtures/rules/app",
+    module = rules_add,
+    trailing_slash = add
+);
+approute::app!(
+    dir = "fixtures/rules/app",
+    module = rules_both,
+    trailing_slash = both
+);
+approute::app!(
+    dir = "fixtures/stateful/app",
+    module = stateful,
+    state = Counter
+);
+
+/// State for the `stateful` fixture.
+#[derive(Clone, Default)]
+pub struct Counter(pub std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+/// Handlers that `fixtures/rules/app/reexport/route.rs` re-exports.
+pub mod shared {
+    pub async fn list() -> &'static str {
+        "list"
+    }
+
+    pub async fn create() -> (approute::axum::http::StatusCode, &'static str) {
+        (approute::axum::http::StatusCode::CREATED, "created")
+    }
+}
 
 /// Answers as every handler of the Next.js reference app does: a JSON body
 /// `{"route", "method", "params"}` (none for HEAD) and `x-route`/`x-method`.
@@ -20,7 +53,8 @@ pub fn echo(route: &'static str, method: &'static str, params: Params) -> Respon
     let headers = response.headers_mut();
     headers.insert(
         HeaderName::from_static("x-route"),
-        HeaderValue::from_static(route),
+        // route ids may hold non-ASCII folder names (obs-text in a header)
+        HeaderValue::from_bytes(route.as_bytes()).expect("no control characters"),
     );
     headers.insert(
         HeaderName::from_static("x-method"),

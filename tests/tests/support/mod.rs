@@ -48,7 +48,10 @@ pub async fn call(router: &Router, method: &str, target: &str) -> Answer {
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_string(), value)
+        })
         .collect();
     let body = response
         .into_body()
