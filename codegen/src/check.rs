@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Diagnostic, Location};
-use crate::model::{url_pattern, Route, Segment};
+use crate::model::{url_pattern, Convention, Route, Segment};
 
 /// Every conflict in `routes`, each naming all the files involved.
 pub fn check(routes: &[Route]) -> Vec<Diagnostic> {
@@ -85,17 +85,29 @@ fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
     }
     for group in by_shape.values().filter(|g| g.len() > 1) {
         let url = group[0].pattern();
-        let mut d = Diagnostic::new(
-            format!(
-                "approute: {} route files serve the same URL `{url}`",
-                group.len()
-            ),
-            if group.iter().any(|r| r.in_group) {
-                "route groups like `(name)` are left out of the URL, so these folders collide; keep one route.rs for this URL, or rename a folder to change the URL"
-            } else {
-                "dynamic folders at the same place match the same requests whatever they are named; keep one of them"
-            },
-        );
+        let from = |c| group.iter().any(|r| r.file.convention == c);
+        let (headline, help) = if from(Convention::App) && from(Convention::Pages) {
+            (
+                format!("approute: conflicting app and page files serve the URL `{url}`"),
+                "Next.js refuses this too (\"Conflicting app and page file was found\"); once the route.rs answers, delete the pages/api file",
+            )
+        } else if from(Convention::Pages) {
+            (
+                format!("approute: {} pages/api files serve the same URL `{url}`", group.len()),
+                "`name.rs` and `name/index.rs` are the same URL (Next.js: \"Duplicate page detected\"); keep one",
+            )
+        } else if group.iter().any(|r| r.in_group) {
+            (
+                format!("approute: {} route files serve the same URL `{url}`", group.len()),
+                "route groups like `(name)` are left out of the URL, so these folders collide; keep one route.rs for this URL, or rename a folder to change the URL",
+            )
+        } else {
+            (
+                format!("approute: {} route files serve the same URL `{url}`", group.len()),
+                "dynamic folders at the same place match the same requests whatever they are named; keep one of them",
+            )
+        };
+        let mut d = Diagnostic::new(headline, help);
         for route in group {
             d = d.at(file(route));
         }
@@ -296,6 +308,22 @@ mod tests {
                     .contains("required catch-all `[...x]` and an optional catch-all `[[...x]]`")),
             "{p:#?}"
         );
+    }
+
+    #[test]
+    fn app_and_pages_serving_one_url() {
+        let mut routes = build_routes(&["api/hello", "api/users"]);
+        let mut pages = build_routes(&["api/hello", "api/users/[id]"]);
+        for r in &mut pages {
+            r.file.convention = Convention::Pages;
+            r.file.display_path = format!("pages/{}.rs", r.file.folders.join("/"));
+        }
+        routes.append(&mut pages);
+        let p: Vec<String> = check(&routes).iter().map(|d| d.to_string()).collect();
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(p[0].contains("conflicting app and page files serve the URL `/api/hello`"));
+        assert!(p[0].contains("--> app/api/hello/route.rs"));
+        assert!(p[0].contains("--> pages/api/hello.rs"));
     }
 
     #[test]

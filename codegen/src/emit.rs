@@ -56,17 +56,27 @@ pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, Stri
         TrailingSlash::Add => quote!(Add),
         TrailingSlash::Both => quote!(Both),
     };
-    let method_routers = routes.iter().zip(&modules).enumerate().map(|(i, (route, module))| {
-        let var = format_ident!("route_{}", i);
-        let calls = route.exports.iter().map(|e| {
-            let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
-            let handler = format_ident!("{}", e.method.as_str());
-            quote!(.#method(#module::#handler))
+    let method_routers = routes
+        .iter()
+        .zip(&modules)
+        .enumerate()
+        .map(|(i, (route, module))| {
+            let var = format_ident!("route_{}", i);
+            let methods = if route.any_method {
+                let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
+                quote!(rt::any(#module::#handler))
+            } else {
+                let calls = route.exports.iter().map(|e| {
+                    let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
+                    let handler = format_ident!("{}", e.method.as_str());
+                    quote!(.#method(#module::#handler))
+                });
+                quote!(rt::MethodRouter::new() #(#calls)*)
+            };
+            quote! {
+                let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
+            }
         });
-        quote! {
-            let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, rt::MethodRouter::new() #(#calls)*);
-        }
-    });
 
     let regs = registrations(routes, options.trailing_slash);
     let last_use: Vec<Option<usize>> = (0..routes.len())
@@ -113,7 +123,7 @@ pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, Stri
 fn route_info(route: &Route) -> TokenStream {
     let pattern = route.pattern();
     let file = &route.file.display_path;
-    let methods: Vec<&str> = route.exports.iter().map(|e| e.method.as_str()).collect();
+    let methods: Vec<&str> = route_methods(route).iter().map(|m| m.as_str()).collect();
     let segments = route.url.iter().map(|s| match s {
         Segment::Static(_) | Segment::Group(_) => quote!(::approute::UrlSegment::Static),
         Segment::Dynamic(n) => quote!(::approute::UrlSegment::Dynamic(#n)),
@@ -129,7 +139,7 @@ fn route_info(route: &Route) -> TokenStream {
 /// The `Allow` value for the route: what it exports, `HEAD` where `GET`
 /// answers it, and `OPTIONS`, which is always answered.
 pub fn allow_header(route: &Route) -> String {
-    let mut methods: BTreeSet<Method> = route.methods().into_iter().collect();
+    let mut methods: BTreeSet<Method> = route_methods(route).into_iter().collect();
     if methods.contains(&Method::Get) {
         methods.insert(Method::Head);
     }
@@ -139,6 +149,15 @@ pub fn allow_header(route: &Route) -> String {
         .map(|m| m.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What the route answers itself: every method for a `handler`.
+fn route_methods(route: &Route) -> Vec<Method> {
+    if route.any_method {
+        Method::ALL.to_vec()
+    } else {
+        route.methods()
+    }
 }
 
 /// `route_api_users_id` for `app/api/users/[id]`: readable in error

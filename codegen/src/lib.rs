@@ -1,7 +1,7 @@
 //! The compiler behind `approute::app!`: a pipeline of small stages over
 //! plain data, each testable without rustc in the loop.
 //!
-//! 1. [`scan`] finds `route.rs` files under `app/`,
+//! 1. [`scan`] finds `route.rs` files under `app/` and `*.rs` under `pages/api/`,
 //! 2. [`segment`] reads each folder name (`[id]`, `(group)`, ...),
 //! 3. [`parse`] finds the method handlers each file exports,
 //! 4. [`check`] rejects trees Next.js rejects or a router cannot serve,
@@ -30,14 +30,14 @@ pub mod scan;
 pub mod segment;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use emit::EmitOptions;
 pub use error::Diagnostic;
 pub use model::{Method, Route, Segment, TrailingSlash};
 
 use error::Location;
-use model::RouteFile;
+use model::{Convention, RouteFile};
 
 /// Where the app lives and how to emit it.
 #[derive(Clone, Debug)]
@@ -46,6 +46,9 @@ pub struct Options {
     pub crate_dir: PathBuf,
     /// The routes folder relative to `crate_dir`, `app` by default.
     pub dir: String,
+    /// The API Routes folder relative to `crate_dir`, `pages` by default;
+    /// only its `api/` is served.
+    pub pages_dir: String,
     pub emit: EmitOptions,
 }
 
@@ -54,6 +57,7 @@ impl Options {
         Options {
             crate_dir: crate_dir.into(),
             dir: "app".to_string(),
+            pages_dir: "pages".to_string(),
             emit: EmitOptions::default(),
         }
     }
@@ -62,7 +66,7 @@ impl Options {
 /// Runs the whole pipeline and returns the generated module as formatted
 /// Rust source, or every problem found, sorted.
 pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
-    let routes = load(&options.crate_dir.join(&options.dir), &options.dir)?;
+    let routes = load(options)?;
     let tokens = emit::emit(&routes, &options.emit).map_err(|e| {
         vec![Diagnostic::new(
             format!("approute: {e}"),
@@ -82,13 +86,32 @@ pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
     ))
 }
 
-/// Scans, segments, parses and checks the tree at `app_dir`.
-pub fn load(app_dir: &Path, display_dir: &str) -> Result<Vec<Route>, Vec<Diagnostic>> {
-    let (files, mut problems) = scan::scan(app_dir, display_dir);
+/// Scans, segments, parses and checks the `app/` and `pages/` trees.
+pub fn load(options: &Options) -> Result<Vec<Route>, Vec<Diagnostic>> {
+    let app_dir = options.crate_dir.join(&options.dir);
+    let pages_dir = options.crate_dir.join(&options.pages_dir);
+    if !app_dir.is_dir() && !pages_dir.join("api").is_dir() {
+        return Err(vec![Diagnostic::new(
+            format!(
+                "approute: no `{}/` folder (nor `{}/api/`) next to Cargo.toml",
+                options.dir, options.pages_dir
+            ),
+            format!(
+                "create `{}/route.rs` with `pub async fn GET() -> &'static str {{ \"hello\" }}`, or pass `dir = \"...\"` to `approute::app!`",
+                options.dir
+            ),
+        )
+        .at(Location::file(options.dir.clone()))]);
+    }
+    let (mut files, mut problems) = scan::scan(&app_dir, &options.dir);
+    let (pages, mut page_problems) = scan::scan_pages(&pages_dir, &options.pages_dir);
+    files.extend(pages);
+    problems.append(&mut page_problems);
+
     let mut bad_folders = BTreeMap::new();
     let mut routes = Vec::new();
     for file in files {
-        let segments = segments(&file, display_dir, &mut bad_folders);
+        let segments = segments(&file, &mut bad_folders);
         let source = match std::fs::read_to_string(&file.abs_path) {
             Ok(source) => source,
             Err(e) => {
@@ -102,7 +125,8 @@ pub fn load(app_dir: &Path, display_dir: &str) -> Result<Vec<Route>, Vec<Diagnos
                 continue;
             }
         };
-        let (exports, mut file_problems) = parse::parse_route_file(&file.display_path, &source);
+        let (exports, mut file_problems) =
+            parse::parse_route_file(&file.display_path, &source, file.convention);
         problems.append(&mut file_problems);
         if let Some(segments) = segments {
             routes.push(make_route(file, segments, exports));
@@ -124,24 +148,47 @@ pub fn load(app_dir: &Path, display_dir: &str) -> Result<Vec<Route>, Vec<Diagnos
 /// problem is recorded once per folder, however many routes sit below it).
 fn segments(
     file: &RouteFile,
-    display_dir: &str,
     bad_folders: &mut BTreeMap<String, Diagnostic>,
 ) -> Option<Vec<Segment>> {
     let mut out = Vec::new();
     let mut ok = true;
-    let mut shown = display_dir.to_string();
-    for folder in &file.folders {
+    // The path of each name as the user sees it: `app/a/[id` or `pages/api/[id.rs`.
+    let (root, _) = file
+        .display_path
+        .split_once('/')
+        .unwrap_or((&file.display_path, ""));
+    let mut shown = root.to_string();
+    let last = file.folders.len().saturating_sub(1);
+    for (i, folder) in file.folders.iter().enumerate() {
         shown = format!("{shown}/{folder}");
-        match segment::parse_segment(folder) {
+        let is_file_stem = file.convention == Convention::Pages
+            && i == last
+            && !file.display_path.ends_with("/index.rs");
+        let where_ = if is_file_stem {
+            format!("{shown}.rs")
+        } else {
+            shown.clone()
+        };
+        let parsed = segment::parse_segment(folder).and_then(|seg| match seg {
+            Segment::Group(_) if file.convention == Convention::Pages => {
+                Err(segment::SegmentError {
+                    reason: format!("`{folder}`: route groups are an App Router feature"),
+                    fix: "move the route to `app/` as a `route.rs`, or rename the folder".into(),
+                })
+            }
+            seg => Ok(seg),
+        });
+        match parsed {
             Ok(seg) => out.push(seg),
             Err(e) => {
                 ok = false;
-                bad_folders.entry(shown.clone()).or_insert_with(|| {
+                bad_folders.entry(where_.clone()).or_insert_with(|| {
+                    let what = if is_file_stem { "file" } else { "folder" };
                     Diagnostic::new(
-                        format!("approute: malformed folder name {}", e.reason),
+                        format!("approute: malformed {what} name {}", e.reason),
                         e.fix,
                     )
-                    .at(Location::file(shown.clone()))
+                    .at(Location::file(where_.clone()))
                 });
             }
         }
@@ -149,7 +196,7 @@ fn segments(
     ok.then_some(out)
 }
 
-fn make_route(file: RouteFile, segments: Vec<Segment>, exports: Vec<model::Export>) -> Route {
+fn make_route(file: RouteFile, segments: Vec<Segment>, exports: parse::Exports) -> Route {
     let in_group = segments.iter().any(|s| matches!(s, Segment::Group(_)));
     Route {
         file,
@@ -158,7 +205,8 @@ fn make_route(file: RouteFile, segments: Vec<Segment>, exports: Vec<model::Expor
             .filter(|s| !matches!(s, Segment::Group(_)))
             .collect(),
         in_group,
-        exports,
+        exports: exports.methods,
+        any_method: exports.any_method,
     }
 }
 
@@ -202,19 +250,20 @@ pub fn build_routes(folders: &[&str]) -> Vec<Route> {
                 format!("app/{path}/route.rs")
             };
             let file = RouteFile {
+                convention: Convention::App,
                 display_path,
                 abs_path: PathBuf::from(format!("/app/{path}/route.rs")),
                 folders,
             };
-            let segs = segments(&file, "app", &mut bad).expect("well-formed test folders");
-            make_route(
-                file,
-                segs,
-                vec![model::Export {
+            let segs = segments(&file, &mut bad).expect("well-formed test folders");
+            let exports = parse::Exports {
+                methods: vec![model::Export {
                     method: Method::Get,
                     line: 1,
                 }],
-            )
+                any_method: false,
+            };
+            make_route(file, segs, exports)
         })
         .collect()
 }

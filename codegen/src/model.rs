@@ -91,14 +91,27 @@ impl Segment {
     }
 }
 
-/// A `route.rs` found by the scanner.
+/// Which Next.js convention a route file follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Convention {
+    /// `app/**/route.rs`: the App Router's route handlers.
+    #[default]
+    App,
+    /// `pages/api/**/*.rs`: the older API Routes, one file per URL.
+    Pages,
+}
+
+/// A route file found by the scanner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteFile {
+    pub convention: Convention,
     /// Path shown to the user, relative to the crate: `app/api/[id]/route.rs`.
     pub display_path: String,
     /// Absolute path, for reading the file and for `#[path]` in the output.
     pub abs_path: PathBuf,
-    /// Folder names from `app/` down to the file's folder.
+    /// Names that make the URL, in order: folders from `app/` down to the
+    /// file's folder, or for `pages/` the folders and the file stem (none
+    /// for `index.rs`).
     pub folders: Vec<String>,
 }
 
@@ -119,6 +132,8 @@ pub struct Route {
     pub in_group: bool,
     /// Sorted by method, one per method.
     pub exports: Vec<Export>,
+    /// A `pages/api` file's `pub fn handler`, which answers every method.
+    pub any_method: bool,
 }
 
 impl Route {

@@ -4,20 +4,38 @@ use proc_macro2::Span;
 use syn::{Item, UseTree, Visibility};
 
 use crate::error::{Diagnostic, Location};
-use crate::model::{Export, Method};
+use crate::model::{Convention, Export, Method};
 
-/// The handlers `source` exports, sorted by method, and every mistake seen.
+/// What a route file exports.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Exports {
+    /// Method handlers, sorted by method.
+    pub methods: Vec<Export>,
+    /// A `pages/api` file's `pub fn handler`, answering every method.
+    pub any_method: bool,
+}
+
+/// The name of the one-handler form of a `pages/api` file, after Next.js's
+/// default export `handler(req, res)`.
+pub const ANY_METHOD_HANDLER: &str = "handler";
+
+/// The handlers `source` exports and every mistake seen.
 ///
-/// A handler is a `pub fn GET` (any method name) or a `pub use path as GET;`.
+/// A handler is a `pub fn GET` (any method name) or a `pub use path as GET;`;
+/// in `pages/api` files also one `pub fn handler` for every method.
 /// Lines come from proc-macro2's `span-locations`; in a proc macro the caller
 /// must force proc-macro2's fallback so spans are positions in `source`.
-pub fn parse_route_file(path: &str, source: &str) -> (Vec<Export>, Vec<Diagnostic>) {
+pub fn parse_route_file(
+    path: &str,
+    source: &str,
+    convention: Convention,
+) -> (Exports, Vec<Diagnostic>) {
     let file = match syn::parse_file(source) {
         Ok(file) => file,
         Err(e) => {
             let start = e.span().start();
             return (
-                Vec::new(),
+                Exports::default(),
                 vec![Diagnostic::new(
                     format!("approute: `{path}` does not parse: {e}"),
                     "fix the syntax error; rustc shows the same spot once the file parses",
@@ -27,7 +45,10 @@ pub fn parse_route_file(path: &str, source: &str) -> (Vec<Export>, Vec<Diagnosti
         }
     };
 
-    let mut found = Found::default();
+    let mut found = Found {
+        convention,
+        ..Found::default()
+    };
     for item in &file.items {
         match item {
             Item::Fn(f) => found.name(&f.sig.ident, &f.vis, "fn"),
@@ -70,24 +91,45 @@ pub fn parse_route_file(path: &str, source: &str) -> (Vec<Export>, Vec<Diagnosti
         );
     }
 
-    let mut exports = found.exports;
-    exports.sort_by_key(|e| e.method);
-    exports.dedup_by_key(|e| e.method);
-    if exports.is_empty() && problems.is_empty() {
+    let mut methods = found.exports;
+    methods.sort_by_key(|e| e.method);
+    methods.dedup_by_key(|e| e.method);
+    if let (Some(handler), Some(first)) = (&found.any_method, methods.first()) {
+        let (line, col) = line_col(handler.span());
+        problems.push(
+            Diagnostic::new(
+                format!("approute: `{path}` exports both `{ANY_METHOD_HANDLER}` and method handlers"),
+                format!("keep one form: `{ANY_METHOD_HANDLER}` answers every method itself, or split it into method functions like `{}`", first.method),
+            )
+            .at(Location::at(path, source, line, col))
+            .at(Location::at(path, source, first.line, 0)),
+        );
+    }
+    if methods.is_empty() && found.any_method.is_none() && problems.is_empty() {
+        let also = match convention {
+            Convention::App => "",
+            Convention::Pages => ", or one `pub async fn handler` for every method",
+        };
         problems.push(
             Diagnostic::new(
                 format!("approute: `{path}` exports no handler"),
-                "add one, e.g. `pub async fn GET() -> &'static str { \"ok\" }`; a route file needs at least one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+                format!("add one, e.g. `pub async fn GET() -> &'static str {{ \"ok\" }}`; a route file needs at least one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS{also}"),
             )
             .at(Location::file(path)),
         );
     }
+    let exports = Exports {
+        methods,
+        any_method: found.any_method.is_some(),
+    };
     (exports, problems)
 }
 
 #[derive(Default)]
 struct Found {
+    convention: Convention,
     exports: Vec<Export>,
+    any_method: Option<syn::Ident>,
     private: Vec<(syn::Ident, &'static str)>,
     near_misses: Vec<(syn::Ident, Method)>,
     globs: Vec<Span>,
@@ -97,6 +139,10 @@ impl Found {
     fn name(&mut self, ident: &syn::Ident, vis: &Visibility, what: &'static str) {
         let name = ident.to_string();
         let public = !matches!(vis, Visibility::Inherited);
+        if self.convention == Convention::Pages && name == ANY_METHOD_HANDLER && public {
+            self.any_method = Some(ident.clone());
+            return;
+        }
         match Method::from_name(&name) {
             Some(method) if public => self.exports.push(Export {
                 method,
@@ -167,13 +213,13 @@ mod tests {
     use super::*;
 
     fn methods(source: &str) -> Vec<&'static str> {
-        let (exports, problems) = parse_route_file("app/route.rs", source);
+        let (exports, problems) = parse_route_file("app/route.rs", source, Convention::App);
         assert!(problems.is_empty(), "{problems:#?}");
-        exports.iter().map(|e| e.method.as_str()).collect()
+        exports.methods.iter().map(|e| e.method.as_str()).collect()
     }
 
     fn problems(source: &str) -> Vec<String> {
-        parse_route_file("app/route.rs", source)
+        parse_route_file("app/route.rs", source, Convention::App)
             .1
             .iter()
             .map(|d| d.to_string())
@@ -201,8 +247,8 @@ mod tests {
 
     #[test]
     fn export_lines_are_file_lines() {
-        let (exports, _) = parse_route_file("r", "\n\npub async fn GET() {}\n");
-        assert_eq!(exports[0].line, 3);
+        let (exports, _) = parse_route_file("r", "\n\npub async fn GET() {}\n", Convention::App);
+        assert_eq!(exports.methods[0].line, 3);
     }
 
     #[test]
@@ -256,5 +302,36 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("does not parse"), "{}", p[0]);
         assert!(p[0].contains("app/route.rs:2:"), "{}", p[0]);
+    }
+
+    #[test]
+    fn pages_handler_answers_every_method() {
+        let (exports, problems) = parse_route_file(
+            "pages/api/a.rs",
+            "pub async fn handler() {}",
+            Convention::Pages,
+        );
+        assert!(problems.is_empty());
+        assert!(exports.any_method);
+        assert!(exports.methods.is_empty());
+        // in app/ a `handler` is just a helper, so the file has no handler
+        let (exports, problems) =
+            parse_route_file("app/route.rs", "pub async fn handler() {}", Convention::App);
+        assert!(!exports.any_method);
+        assert!(problems[0].message.contains("exports no handler"));
+    }
+
+    #[test]
+    fn pages_handler_and_methods_together_is_an_error() {
+        let source = "pub async fn handler() {}\npub async fn GET() {}\n";
+        let (_, problems) = parse_route_file("pages/api/a.rs", source, Convention::Pages);
+        assert_eq!(problems.len(), 1);
+        let text = problems[0].to_string();
+        assert!(
+            text.contains("exports both `handler` and method handlers"),
+            "{text}"
+        );
+        assert!(text.contains("pages/api/a.rs:1:14"), "{text}");
+        assert!(text.contains("pages/api/a.rs:2"), "{text}");
     }
 }

@@ -5,34 +5,109 @@ use std::path::Path;
 use walkdir::WalkDir;
 
 use crate::error::{Diagnostic, Location};
-use crate::model::RouteFile;
+use crate::model::{Convention, RouteFile};
 
 /// The file name that makes a folder a route.
 pub const ROUTE_FILE: &str = "route.rs";
 
 /// Finds the route files under `app_dir`. `display_dir` is how the user
-/// names that folder (`app`), used in every path we show.
+/// names that folder (`app`), used in every path we show. A missing folder
+/// holds no routes.
 ///
 /// `_private` folders and everything below them are skipped, as in Next.js.
 /// Files that look like a misspelt route file are reported, not skipped.
 pub fn scan(app_dir: &Path, display_dir: &str) -> (Vec<RouteFile>, Vec<Diagnostic>) {
     let mut files = Vec::new();
-    let mut problems = Vec::new();
-    if !app_dir.is_dir() {
-        problems.push(
-            Diagnostic::new(
-                format!("approute: no `{display_dir}/` folder next to Cargo.toml"),
-                format!(
-                    "create `{display_dir}/route.rs` with `pub async fn GET() -> &'static str {{ \"hello\" }}`, or pass `dir = \"...\"` to `approute::app!`"
-                ),
-            )
-            .at(Location::file(display_dir)),
-        );
-        return (files, problems);
-    }
+    let problems = walk(app_dir, display_dir, |rel, shown, problems| {
+        let name = file_name(rel);
+        if name == ROUTE_FILE {
+            let folders = parent_names(rel);
+            files.push(route_file(Convention::App, app_dir, rel, shown, folders));
+        } else if let Some(hint) = misspelt_route_file(&name) {
+            problems.push(
+                Diagnostic::new(
+                    format!("approute: `{shown}` is not a route file"),
+                    format!("rename it to `{ROUTE_FILE}`{hint}"),
+                )
+                .at(Location::file(shown)),
+            );
+        }
+    });
+    (files, problems)
+}
 
+/// Finds the API routes under `pages_dir` (`pages/api/**/*.rs`), the older
+/// Next.js convention: `api/hello.rs` is `/api/hello`, `api/users/index.rs`
+/// is `/api/users`. `_name.rs` files and `_folders` are private.
+pub fn scan_pages(pages_dir: &Path, display_dir: &str) -> (Vec<RouteFile>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let problems = walk(pages_dir, display_dir, |rel, shown, problems| {
+        let name = file_name(rel);
+        let Some(stem) = name.strip_suffix(".rs") else {
+            if is_javascript(&name) && rel.starts_with("api") {
+                problems.push(
+                    Diagnostic::new(
+                        format!("approute: `{shown}` is a JavaScript API route"),
+                        format!(
+                            "port it to Rust as `{}.rs`: approute serves Rust route handlers only",
+                            shown.rsplit_once('.').map_or(shown.as_str(), |(s, _)| s)
+                        ),
+                    )
+                    .at(Location::file(shown)),
+                );
+            }
+            return;
+        };
+        if stem.starts_with('_') {
+            return;
+        }
+        if !rel.starts_with("api") {
+            problems.push(
+                Diagnostic::new(
+                    format!("approute: `{shown}` is outside `{display_dir}/api`"),
+                    format!("files in `{display_dir}/` outside `api/` are pages, which approute does not serve; move it to `{display_dir}/api/`"),
+                )
+                .at(Location::file(shown)),
+            );
+            return;
+        }
+        let mut names = parent_names(rel);
+        if stem != "index" {
+            names.push(stem.to_string());
+        }
+        files.push(route_file(Convention::Pages, pages_dir, rel, shown, names));
+    });
+    (files, problems)
+}
+
+fn route_file(
+    convention: Convention,
+    root: &Path,
+    rel: &Path,
+    shown: String,
+    folders: Vec<String>,
+) -> RouteFile {
+    RouteFile {
+        convention,
+        display_path: shown,
+        abs_path: root.join(rel),
+        folders,
+    }
+}
+
+/// Visits every non-private file under `root` in sorted order with its
+/// path relative to `root` and its path as shown to the user.
+fn walk(
+    root: &Path,
+    display_dir: &str,
+    mut visit: impl FnMut(&Path, String, &mut Vec<Diagnostic>),
+) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if !root.is_dir() {
+        return problems;
+    }
     // Sorted so the generated code does not depend on the file system's order.
-    let walker = WalkDir::new(app_dir)
+    let walker = WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
@@ -43,7 +118,7 @@ pub fn scan(app_dir: &Path, display_dir: &str) -> (Vec<RouteFile>, Vec<Diagnosti
             Err(err) => {
                 let path = err
                     .path()
-                    .map(|p| display_path(app_dir, display_dir, p))
+                    .map(|p| display_path(root, display_dir, p))
                     .unwrap_or_else(|| display_dir.to_string());
                 problems.push(
                     Diagnostic::new(
@@ -58,46 +133,43 @@ pub fn scan(app_dir: &Path, display_dir: &str) -> (Vec<RouteFile>, Vec<Diagnosti
         if !entry.file_type().is_file() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy();
-        let shown = display_path(app_dir, display_dir, entry.path());
-        if name == ROUTE_FILE {
-            let Ok(rel) = entry.path().strip_prefix(app_dir) else {
-                continue;
-            };
-            let mut folders = Vec::new();
-            let mut non_utf8 = false;
-            for part in rel.parent().into_iter().flat_map(|p| p.components()) {
-                match part.as_os_str().to_str() {
-                    Some(s) => folders.push(s.to_string()),
-                    None => non_utf8 = true,
-                }
-            }
-            if non_utf8 {
-                problems.push(
-                    Diagnostic::new(
-                        format!("approute: `{shown}` is in a folder whose name is not UTF-8"),
-                        "rename the folder; URL segments must be text",
-                    )
-                    .at(Location::file(shown)),
-                );
-                continue;
-            }
-            files.push(RouteFile {
-                display_path: shown,
-                abs_path: entry.path().to_path_buf(),
-                folders,
-            });
-        } else if let Some(hint) = misspelt_route_file(&name) {
+        let shown = display_path(root, display_dir, entry.path());
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        if rel.to_str().is_none() {
             problems.push(
                 Diagnostic::new(
-                    format!("approute: `{shown}` is not a route file"),
-                    format!("rename it to `{ROUTE_FILE}`{hint}"),
+                    format!("approute: `{shown}` has a name that is not UTF-8"),
+                    "rename it; URL segments must be text",
                 )
                 .at(Location::file(shown)),
             );
+            continue;
         }
+        visit(rel, shown, &mut problems);
     }
-    (files, problems)
+    problems
+}
+
+fn file_name(rel: &Path) -> String {
+    rel.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn parent_names(rel: &Path) -> Vec<String> {
+    rel.parent()
+        .into_iter()
+        .flat_map(|p| p.components())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn is_javascript(name: &str) -> bool {
+    [".ts", ".js", ".tsx", ".jsx", ".mjs"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 fn is_private(entry: &walkdir::DirEntry) -> bool {
@@ -186,10 +258,59 @@ mod tests {
     }
 
     #[test]
-    fn reports_a_missing_app_folder() {
+    fn a_missing_folder_holds_no_routes() {
         let dir = tree(&[]);
-        let (_, problems) = scan(&dir.path().join("app"), "app");
-        assert_eq!(problems.len(), 1);
-        assert!(problems[0].message.contains("no `app/` folder"));
+        assert_eq!(scan(&dir.path().join("app"), "app"), (vec![], vec![]));
+        assert_eq!(
+            scan_pages(&dir.path().join("pages"), "pages"),
+            (vec![], vec![])
+        );
+    }
+
+    #[test]
+    fn pages_api_files_are_routes_by_file_name() {
+        let dir = tree(&[
+            "api/hello.rs",
+            "api/users/index.rs",
+            "api/users/[id].rs",
+            "api/docs/[[...slug]].rs",
+            "api/_helpers.rs",
+            "api/_lib/db.rs",
+            "api/notes.md",
+        ]);
+        let (files, problems) = scan_pages(dir.path(), "pages");
+        assert!(problems.is_empty(), "{problems:?}");
+        let got: Vec<_> = files
+            .iter()
+            .map(|f| (f.display_path.as_str(), f.folders.join("/")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "pages/api/docs/[[...slug]].rs",
+                    "api/docs/[[...slug]]".to_string()
+                ),
+                ("pages/api/hello.rs", "api/hello".to_string()),
+                ("pages/api/users/[id].rs", "api/users/[id]".to_string()),
+                ("pages/api/users/index.rs", "api/users".to_string()),
+            ]
+        );
+        assert!(files.iter().all(|f| f.convention == Convention::Pages));
+    }
+
+    #[test]
+    fn pages_outside_api_and_javascript_routes_are_reported() {
+        let dir = tree(&["index.rs", "api/old.ts", "about.tsx"]);
+        let (files, problems) = scan_pages(dir.path(), "pages");
+        assert!(files.is_empty());
+        let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "approute: `pages/api/old.ts` is a JavaScript API route",
+                "approute: `pages/index.rs` is outside `pages/api`"
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Thin proc-macro shell over `approute-codegen`: read the arguments, run
 //! the pipeline, hand back its code or its errors.
 
-use approute_codegen::{Options, TrailingSlash};
+use approute_codegen::{EmitOptions, Options, TrailingSlash};
 use proc_macro::TokenStream;
 use quote::{quote, ToTokens};
 use syn::parse::{Parse, ParseStream};
@@ -21,6 +21,7 @@ pub fn app(input: TokenStream) -> TokenStream {
     };
     let mut options = Options::new(crate_dir);
     options.dir = args.dir.unwrap_or(options.dir);
+    options.pages_dir = args.pages.unwrap_or(options.pages_dir);
     options.emit.state = args.state;
     options.emit.trailing_slash = args.trailing_slash;
     options.emit.module = args.module;
@@ -36,14 +37,14 @@ pub fn app(input: TokenStream) -> TokenStream {
             let msg = format!("approute: internal error, generated code does not lex: {e}");
             quote!(::core::compile_error!(#msg);).into()
         }),
-        Err(problems) => errors(&problems, options.emit.module.as_deref().unwrap_or("app")),
+        Err(problems) => errors(&problems, &options.emit),
     }
 }
 
 /// One `compile_error!` per problem, so rustc lists them all, plus an
 /// empty stand-in module so the rest of the crate still type-checks and
 /// the user sees only the real errors.
-fn errors(problems: &[approute_codegen::Diagnostic], module: &str) -> TokenStream {
+fn errors(problems: &[approute_codegen::Diagnostic], emit: &EmitOptions) -> TokenStream {
     let count = problems.len();
     let messages = problems.iter().enumerate().map(|(i, p)| {
         let msg = format!(
@@ -52,13 +53,30 @@ fn errors(problems: &[approute_codegen::Diagnostic], module: &str) -> TokenStrea
         );
         quote!(::core::compile_error!(#msg);)
     });
-    let module = Ident::new(module, proc_macro2::Span::call_site());
+    let module = Ident::new(
+        emit.module.as_deref().unwrap_or("app"),
+        proc_macro2::Span::call_site(),
+    );
+    // The real `router()`'s signature: a generic one would leave
+    // `let r = app::router();` with a type to infer, one more error.
+    let state: proc_macro2::TokenStream = emit
+        .state
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| quote!(()));
+    let glob = emit.state.as_ref().map(|_| {
+        quote!(
+            #[allow(unused_imports)]
+            use super::*;
+        )
+    });
     quote! {
         #(#messages)*
         #[allow(dead_code)]
         pub mod #module {
+            #glob
             pub static ROUTES: &[::approute::RouteInfo] = &[];
-            pub fn router<S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static>() -> ::approute::__private::Router<S> {
+            pub fn router() -> ::approute::__private::Router<#state> {
                 ::approute::__private::Router::new()
             }
         }
@@ -69,6 +87,7 @@ fn errors(problems: &[approute_codegen::Diagnostic], module: &str) -> TokenStrea
 #[derive(Default)]
 struct Args {
     dir: Option<String>,
+    pages: Option<String>,
     state: Option<String>,
     trailing_slash: TrailingSlash,
     module: Option<String>,
@@ -81,6 +100,7 @@ impl Parse for Args {
         for Arg { key, value } in pairs {
             match key.to_string().as_str() {
                 "dir" => args.dir = Some(syn::parse2::<LitStr>(value)?.value()),
+                "pages" => args.pages = Some(syn::parse2::<LitStr>(value)?.value()),
                 "state" => {
                     let ty = syn::parse2::<syn::Type>(value)?;
                     args.state = Some(ty.to_token_stream().to_string());
@@ -103,7 +123,7 @@ impl Parse for Args {
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
-                        "unknown argument; expected `dir = \"app\"`, `state = Type`, `trailing_slash = redirect|add|both` or `module = name`",
+                        "unknown argument; expected `dir = \"app\"`, `pages = \"pages\"`, `state = Type`, `trailing_slash = redirect|add|both` or `module = name`",
                     ))
                 }
             }

@@ -28,6 +28,6 @@ pub use axum;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::route::{redirect_with_slash, redirect_without_slash, route, TrailingSlash};
-    pub use axum::routing::MethodRouter;
+    pub use axum::routing::{any, MethodRouter};
     pub use axum::Router;
 }

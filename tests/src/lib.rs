@@ -25,6 +25,11 @@ approute::app!(
     module = stateful,
     state = Counter
 );
+approute::app!(
+    dir = "fixtures/mixed/app",
+    pages = "fixtures/mixed/pages",
+    module = mixed
+);
 
 /// State for the `stateful` fixture.
 #[derive(Clone, Default)]
