@@ -126,5 +126,30 @@ fn route_table_names_pages_files() {
         "{files:?}"
     );
     assert!(files.contains(&"fixtures/mixed/app/api/modern/route.rs"));
-    assert_eq!(files.len(), 6);
+    assert_eq!(files.len(), 7);
+}
+
+#[tokio::test]
+async fn readme_porting_example_answers_like_the_nextjs_original() {
+    use approute::axum::body::Body;
+    use approute::axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let router = mixed::router();
+    let get = call(&router, "GET", "/api/ported/7?verbose=yes").await;
+    assert_eq!(get.json(), serde_json::json!({"id": "7", "verbose": "yes"}));
+    let request = Request::patch("/api/ported/7")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"name":"ann"}"#))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"id": "7", "updated": {"name": "ann"}})
+    );
+    assert_eq!(call(&router, "DELETE", "/api/ported/7").await.status, 405);
 }
