@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{Method, Route, Segment, TrailingSlash};
+use crate::model::{Method, Route, RouteFile, RouteTree, Segment, TrailingSlash};
 use crate::patterns::{registrations, Target};
 
 /// What the user passed to `approute::app!`, as far as emitting cares.
@@ -21,8 +21,10 @@ pub struct EmitOptions {
 }
 
 /// Rust source (not yet formatted) of the generated module.
-pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, String> {
-    let modules = module_names(routes);
+pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, String> {
+    let routes = &tree.routes;
+    let modules = module_names("route", routes.iter().map(|r| &r.file));
+    let mw_modules = module_names("middleware", tree.middleware.iter().map(|m| &m.file));
     let module = format_ident!("{}", options.module.as_deref().unwrap_or("app"));
     let state: TokenStream = match &options.state {
         Some(s) => s
@@ -30,16 +32,18 @@ pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, Stri
             .map_err(|e| format!("`state = {s}` is not a type: {e}"))?,
         None => quote!(()),
     };
-    let glob = options.state.as_ref().map(|_| {
-        quote!(
-            #[allow(unused_imports)]
-            use super::*;
-        )
-    });
+    let glob = options
+        .state
+        .as_ref()
+        .map(|_| quote!(#[allow(unused_imports)] use super::*;));
 
-    let mods = routes.iter().zip(&modules).map(|(route, name)| {
-        let path = route.file.abs_path.to_string_lossy().into_owned();
-        let doc = format!(" `{}` from `{}`", route.pattern(), route.file.display_path);
+    let files = routes
+        .iter()
+        .map(|r| (&r.file, r.pattern()))
+        .chain(tree.middleware.iter().map(|m| (&m.file, "middleware".to_string())));
+    let mods = files.zip(modules.iter().chain(&mw_modules)).map(|((file, what), name)| {
+        let path = file.abs_path.to_string_lossy().into_owned();
+        let doc = format!(" `{what}` from `{}`", file.display_path);
         quote! {
             #[doc = #doc]
             #[allow(non_snake_case)]
@@ -56,27 +60,40 @@ pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, Stri
         TrailingSlash::Add => quote!(Add),
         TrailingSlash::Both => quote!(Both),
     };
-    let method_routers = routes
-        .iter()
-        .zip(&modules)
-        .enumerate()
-        .map(|(i, (route, module))| {
-            let var = format_ident!("route_{}", i);
-            let methods = if route.any_method {
-                let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
-                quote!(rt::any(#module::#handler))
-            } else {
-                let calls = route.exports.iter().map(|e| {
-                    let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
-                    let handler = format_ident!("{}", e.method.as_str());
-                    quote!(.#method(#module::#handler))
-                });
-                quote!(rt::MethodRouter::new() #(#calls)*)
-            };
-            quote! {
-                let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
-            }
-        });
+    let mut checks = Vec::new();
+    let method_routers = routes.iter().zip(&modules).enumerate().map(|(i, (route, module))| {
+        let var = format_ident!("route_{}", i);
+        // Each handler goes through a check whose error names its file,
+        // since rustc can only point at the `app!` call.
+        let check = format_ident!("is_handler_{}", i);
+        checks.push(handler_check(&check, &route.file.display_path, &state));
+        let wrap = |handler: TokenStream| wrap(handler, &route.middleware, tree, &mw_modules);
+        let methods = if route.any_method {
+            let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
+            let handler = wrap(quote!(#check(#module::#handler)));
+            quote!(rt::any(#handler))
+        } else {
+            let calls = route.exports.iter().map(|e| {
+                let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
+                let handler = format_ident!("{}", e.method.as_str());
+                let handler = wrap(quote!(#check(#module::#handler)));
+                quote!(.#method(#handler))
+            });
+            let options = (!route.methods().contains(&Method::Options)).then(|| {
+                let handler = wrap(quote!(rt::auto_options(&ROUTES[#i])));
+                quote!(.options(#handler))
+            });
+            // axum's own 405 would bypass the middleware.
+            let fallback = (!route.middleware.is_empty()).then(|| {
+                let handler = wrap(quote!(rt::method_not_allowed(&ROUTES[#i])));
+                quote!(.fallback(#handler))
+            });
+            quote!(rt::MethodRouter::new() #(#calls)* #options #fallback)
+        };
+        quote! {
+            let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
+        }
+    }).collect::<Vec<_>>();
 
     let regs = registrations(routes, options.trailing_slash);
     let last_use: Vec<Option<usize>> = (0..routes.len())
@@ -97,8 +114,9 @@ pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, Stri
             Target::RedirectAdd => quote!(.route(#pattern, rt::redirect_with_slash())),
         }
     });
-    let doc =
-        format!(" The {count} route(s) approute found under the app folder, as an axum `Router`.");
+    let doc = format!(
+        " The {count} route(s) approute found under the app folder, as an axum `Router`."
+    );
 
     Ok(quote! {
         #[doc = #doc]
@@ -106,18 +124,64 @@ pub fn emit(routes: &[Route], options: &EmitOptions) -> Result<TokenStream, Stri
             #glob
             #(#mods)*
 
-            /// Every route, in the order its patterns are registered.
+            /// Every route, in the order Next.js ranks them.
             #[allow(dead_code)]
             pub static ROUTES: &[::approute::RouteInfo] = &[#(#infos),*];
 
             /// The router serving every route file under the app folder.
             pub fn router() -> ::approute::__private::Router<#state> {
                 use ::approute::__private as rt;
+                #(#checks)*
                 #(#method_routers)*
                 rt::Router::new() #(#calls)*
             }
         }
     })
+}
+
+/// `handler` wrapped in `chain`, the innermost middleware applied first so
+/// the outermost runs first; a folder's layer runs outside its function.
+fn wrap(
+    handler: TokenStream,
+    chain: &[usize],
+    tree: &RouteTree,
+    modules: &[Ident],
+) -> TokenStream {
+    chain.iter().rev().fold(handler, |inner, &i| {
+        let module = &modules[i];
+        let m = &tree.middleware[i];
+        let inner = if m.function {
+            quote!(rt::with_middleware(#module::middleware, #inner))
+        } else {
+            inner
+        };
+        if m.layer {
+            quote!(rt::with_layer(#module::layer(), #inner))
+        } else {
+            inner
+        }
+    })
+}
+
+/// A function that passes a handler through unchanged but whose bound, when
+/// unmet, makes rustc name the route file instead of generated code.
+fn handler_check(name: &Ident, file: &str, state: &TokenStream) -> TokenStream {
+    let trait_name = format_ident!("IsHandlerIn{}", name.to_string().trim_start_matches("is_handler_"));
+    let message = format!("`{{Self}}` in `{file}` is not an axum handler");
+    let label = format!("a handler exported by `{file}`");
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = #message,
+            label = #label,
+            note = "every argument must be an extractor (the last may consume the body: `Json<T>`, `String`, `Bytes`, `Form<T>`), at most 16 of them, and the return type must implement `IntoResponse`",
+            note = "a `State<T>` extractor needs `approute::app!(state = T)`"
+        )]
+        trait #trait_name<T, S> {}
+        impl<H: rt::Handler<T, S>, T, S> #trait_name<T, S> for H {}
+        fn #name<H: #trait_name<T, #state>, T>(handler: H) -> H {
+            handler
+        }
+    }
 }
 
 fn route_info(route: &Route) -> TokenStream {
@@ -162,22 +226,15 @@ fn route_methods(route: &Route) -> Vec<Method> {
 
 /// `route_api_users_id` for `app/api/users/[id]`: readable in error
 /// messages, unique, never a keyword.
-fn module_names(routes: &[Route]) -> Vec<Ident> {
+fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) -> Vec<Ident> {
     let mut used = BTreeSet::new();
-    routes
-        .iter()
-        .map(|route| {
-            let mut base = String::from("route");
-            for folder in &route.file.folders {
+    files
+        .map(|file| {
+            let mut base = String::from(prefix);
+            for folder in &file.folders {
                 let word: String = folder
                     .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() {
-                            c.to_ascii_lowercase()
-                        } else {
-                            '_'
-                        }
-                    })
+                    .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
                     .collect();
                 let word = word.trim_matches('_');
                 if !word.is_empty() {
@@ -185,7 +242,7 @@ fn module_names(routes: &[Route]) -> Vec<Ident> {
                     base.push_str(word);
                 }
             }
-            if base == "route" {
+            if base == prefix {
                 base.push_str("_root");
             }
             let mut name = base.clone();

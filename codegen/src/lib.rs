@@ -6,7 +6,8 @@
 //! 3. [`parse`] finds the method handlers each file exports,
 //! 4. [`check`] rejects trees Next.js rejects or a router cannot serve,
 //! 5. [`patterns`] turns routes into the patterns axum registers,
-//! 6. [`emit`] writes the module with the `router()` function.
+//! 6. [`emit`] writes the module with the `router()` function, each handler
+//!    wrapped in the `middleware.rs` files above it.
 //!
 //! Every stage reports all the mistakes it sees; [`generate`] stops before
 //! emitting if any stage found one.
@@ -34,7 +35,7 @@ use std::path::PathBuf;
 
 pub use emit::EmitOptions;
 pub use error::Diagnostic;
-pub use model::{Method, Route, Segment, TrailingSlash};
+pub use model::{Method, Middleware, Route, RouteTree, Segment, TrailingSlash};
 
 use error::Location;
 use model::{Convention, RouteFile};
@@ -66,8 +67,8 @@ impl Options {
 /// Runs the whole pipeline and returns the generated module as formatted
 /// Rust source, or every problem found, sorted.
 pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
-    let routes = load(options)?;
-    let tokens = emit::emit(&routes, &options.emit).map_err(|e| {
+    let tree = load(options)?;
+    let tokens = emit::emit(&tree, &options.emit).map_err(|e| {
         vec![Diagnostic::new(
             format!("approute: {e}"),
             "pass a type, e.g. `approute::app!(state = AppState)`",
@@ -87,7 +88,7 @@ pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
 }
 
 /// Scans, segments, parses and checks the `app/` and `pages/` trees.
-pub fn load(options: &Options) -> Result<Vec<Route>, Vec<Diagnostic>> {
+pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let app_dir = options.crate_dir.join(&options.dir);
     let pages_dir = options.crate_dir.join(&options.pages_dir);
     if !app_dir.is_dir() && !pages_dir.join("api").is_dir() {
@@ -103,27 +104,16 @@ pub fn load(options: &Options) -> Result<Vec<Route>, Vec<Diagnostic>> {
         )
         .at(Location::file(options.dir.clone()))]);
     }
-    let (mut files, mut problems) = scan::scan(&app_dir, &options.dir);
+    let (app, mut problems) = scan::scan(&app_dir, &options.dir);
     let (pages, mut page_problems) = scan::scan_pages(&pages_dir, &options.pages_dir);
-    files.extend(pages);
     problems.append(&mut page_problems);
 
     let mut bad_folders = BTreeMap::new();
     let mut routes = Vec::new();
-    for file in files {
+    for file in app.routes.into_iter().chain(pages) {
         let segments = segments(&file, &mut bad_folders);
-        let source = match std::fs::read_to_string(&file.abs_path) {
-            Ok(source) => source,
-            Err(e) => {
-                problems.push(
-                    Diagnostic::new(
-                        format!("approute: cannot read `{}`: {e}", file.display_path),
-                        "make the file readable UTF-8 text",
-                    )
-                    .at(Location::file(file.display_path.clone())),
-                );
-                continue;
-            }
+        let Some(source) = read(&file, &mut problems) else {
+            continue;
         };
         let (exports, mut file_problems) =
             parse::parse_route_file(&file.display_path, &source, file.convention);
@@ -132,16 +122,85 @@ pub fn load(options: &Options) -> Result<Vec<Route>, Vec<Diagnostic>> {
             routes.push(make_route(file, segments, exports));
         }
     }
-    problems.extend(bad_folders.into_values());
-    if problems.is_empty() {
-        problems = check::check(&routes);
+    let mut middleware = Vec::new();
+    for file in app.middleware {
+        segments(&file, &mut bad_folders);
+        let Some(source) = read(&file, &mut problems) else {
+            continue;
+        };
+        let (exports, mut file_problems) = parse::parse_middleware_file(&file.display_path, &source);
+        problems.append(&mut file_problems);
+        middleware.push(model::Middleware {
+            file,
+            function: exports.function,
+            layer: exports.layer,
+        });
     }
+    problems.extend(bad_folders.into_values());
+    // Whole-tree checks run on whatever loaded, so one build shows every
+    // mistake, not only the per-file ones.
+    problems.extend(check::check(&routes));
+    sort_for_matching(&mut routes);
+    problems.extend(assign_middleware(&mut routes, &middleware));
     if problems.is_empty() {
-        sort_for_matching(&mut routes);
-        Ok(routes)
+        Ok(RouteTree { routes, middleware })
     } else {
         Err(error::sorted(problems))
     }
+}
+
+fn read(file: &RouteFile, problems: &mut Vec<Diagnostic>) -> Option<String> {
+    match std::fs::read_to_string(&file.abs_path) {
+        Ok(source) => Some(source),
+        Err(e) => {
+            problems.push(
+                Diagnostic::new(
+                    format!("approute: cannot read `{}`: {e}", file.display_path),
+                    "make the file readable UTF-8 text",
+                )
+                .at(Location::file(file.display_path.clone())),
+            );
+            None
+        }
+    }
+}
+
+/// Gives each route the middleware of its folder and every folder above,
+/// outermost first. `app/middleware.rs` also wraps `pages/api` routes, as
+/// Next.js's one `middleware.ts` wraps everything. A middleware that wraps
+/// nothing is a mistake, not a silent no-op.
+fn assign_middleware(routes: &mut [Route], middleware: &[model::Middleware]) -> Vec<Diagnostic> {
+    let mut used = vec![false; middleware.len()];
+    let mut order: Vec<usize> = (0..middleware.len()).collect();
+    order.sort_by_key(|&i| middleware[i].file.folders.len());
+    for route in routes.iter_mut() {
+        route.middleware = order
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let folders = &middleware[i].file.folders;
+                match route.file.convention {
+                    Convention::App => route.file.folders.starts_with(folders),
+                    Convention::Pages => folders.is_empty(),
+                }
+            })
+            .collect();
+        for &i in &route.middleware {
+            used[i] = true;
+        }
+    }
+    middleware
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| !used)
+        .map(|(m, _)| {
+            Diagnostic::new(
+                format!("approute: `{}` wraps no route", m.file.display_path),
+                "a middleware.rs wraps the route.rs files in its folder and below; add one there, or delete the middleware",
+            )
+            .at(Location::file(m.file.display_path.clone()))
+        })
+        .collect()
 }
 
 /// Each folder's segment, or `None` when a folder name is malformed (the
@@ -207,6 +266,7 @@ fn make_route(file: RouteFile, segments: Vec<Segment>, exports: parse::Exports) 
         in_group,
         exports: exports.methods,
         any_method: exports.any_method,
+        middleware: Vec::new(),
     }
 }
 

@@ -134,6 +134,27 @@ pub struct Route {
     pub exports: Vec<Export>,
     /// A `pages/api` file's `pub fn handler`, which answers every method.
     pub any_method: bool,
+    /// Indices into [`RouteTree::middleware`] of the middleware wrapping
+    /// this route, outermost (closest to `app/`) first.
+    pub middleware: Vec<usize>,
+}
+
+/// A `middleware.rs`: wraps every route in its folder and below.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Middleware {
+    pub file: RouteFile,
+    /// It exports `pub fn middleware` (a `from_fn`-style function).
+    pub function: bool,
+    /// It exports `pub fn layer()` returning a tower `Layer`.
+    pub layer: bool,
+}
+
+/// Everything the emitter needs: checked routes in match order and the
+/// middleware they use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteTree {
+    pub routes: Vec<Route>,
+    pub middleware: Vec<Middleware>,
 }
 
 impl Route {

@@ -32,17 +32,7 @@ pub fn parse_route_file(
 ) -> (Exports, Vec<Diagnostic>) {
     let file = match syn::parse_file(source) {
         Ok(file) => file,
-        Err(e) => {
-            let start = e.span().start();
-            return (
-                Exports::default(),
-                vec![Diagnostic::new(
-                    format!("approute: `{path}` does not parse: {e}"),
-                    "fix the syntax error; rustc shows the same spot once the file parses",
-                )
-                .at(Location::at(path, source, start.line, start.column + 1))],
-            );
-        }
+        Err(e) => return (Exports::default(), vec![syntax_error(path, source, &e)]),
     };
 
     let mut found = Found {
@@ -63,7 +53,7 @@ pub fn parse_route_file(
         problems.push(
             Diagnostic::new(
                 format!("approute: `{what} {ident}` in `{path}` is private, so it cannot be the route's {ident} handler"),
-                format!("make it public: `pub {what} {ident}`"),
+                format!("make it public: add `pub` before `{what} {ident}`"),
             )
             .at(Location::at(path, source, line, col)),
         );
@@ -123,6 +113,107 @@ pub fn parse_route_file(
         any_method: found.any_method.is_some(),
     };
     (exports, problems)
+}
+
+/// The name of a middleware function, after axum's `from_fn` examples.
+pub const MIDDLEWARE_FN: &str = "middleware";
+/// The name of a function returning a tower `Layer`.
+pub const LAYER_FN: &str = "layer";
+
+/// What a `middleware.rs` exports.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MiddlewareExports {
+    pub function: bool,
+    pub layer: bool,
+}
+
+/// Reads a `middleware.rs`: it must export `pub fn middleware`, `pub fn
+/// layer`, or both.
+pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Vec<Diagnostic>) {
+    let file = match syn::parse_file(source) {
+        Ok(file) => file,
+        Err(e) => {
+            return (
+                MiddlewareExports::default(),
+                vec![syntax_error(path, source, &e)],
+            )
+        }
+    };
+    let mut names: Vec<(syn::Ident, bool)> = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Fn(f) => {
+                names.push((f.sig.ident.clone(), !matches!(f.vis, Visibility::Inherited)))
+            }
+            Item::Use(u) if !matches!(u.vis, Visibility::Inherited) => {
+                use_names(&u.tree, &mut |ident| names.push((ident.clone(), true)))
+            }
+            _ => {}
+        }
+    }
+    let mut exports = MiddlewareExports::default();
+    let mut problems = Vec::new();
+    for (ident, public) in names {
+        let name = ident.to_string();
+        let (line, col) = line_col(ident.span());
+        let known = name == MIDDLEWARE_FN || name == LAYER_FN;
+        if known && public {
+            exports.function |= name == MIDDLEWARE_FN;
+            exports.layer |= name == LAYER_FN;
+        } else if known {
+            problems.push(
+                Diagnostic::new(
+                    format!("approute: `fn {name}` in `{path}` is private, so it cannot wrap the routes"),
+                    format!("make it public: add `pub` before `fn {name}`"),
+                )
+                .at(Location::at(path, source, line, col)),
+            );
+        } else if let Some(meant) = public.then(|| middleware_near_miss(&name)).flatten() {
+            problems.push(
+                Diagnostic::new(
+                    format!("approute: `{name}` in `{path}` is not a middleware export"),
+                    format!("did you mean `{meant}`? A middleware.rs exports `pub async fn middleware(req, next)` and/or `pub fn layer()`"),
+                )
+                .at(Location::at(path, source, line, col)),
+            );
+        }
+    }
+    if !exports.function && !exports.layer && problems.is_empty() {
+        problems.push(
+            Diagnostic::new(
+                format!("approute: `{path}` exports no middleware"),
+                "add `pub async fn middleware(req: Request, next: approute::middleware::Next) -> Response`, or `pub fn layer()` returning a tower Layer",
+            )
+            .at(Location::file(path)),
+        );
+    }
+    (exports, problems)
+}
+
+fn middleware_near_miss(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    [MIDDLEWARE_FN, LAYER_FN]
+        .into_iter()
+        .find(|meant| lower == *meant || (meant.len() > 5 && edit_distance(&lower, meant) <= 2))
+}
+
+fn use_names(tree: &UseTree, found: &mut impl FnMut(&syn::Ident)) {
+    match tree {
+        UseTree::Path(p) => use_names(&p.tree, found),
+        UseTree::Name(n) => found(&n.ident),
+        UseTree::Rename(r) => found(&r.rename),
+        UseTree::Glob(_) => {}
+        UseTree::Group(g) => g.items.iter().for_each(|t| use_names(t, found)),
+    }
+}
+
+fn syntax_error(path: &str, source: &str, e: &syn::Error) -> Diagnostic {
+    let start = e.span().start();
+    Diagnostic::new(
+        format!("approute: `{path}` does not parse: {e}"),
+        "fix the syntax error; rustc shows the same spot once the file parses",
+    )
+    .at(Location::at(path, source, start.line, start.column + 1))
 }
 
 #[derive(Default)]
@@ -279,7 +370,11 @@ mod tests {
     fn private_handler_is_an_error() {
         let p = problems("async fn GET() {}\n");
         assert_eq!(p.len(), 1);
-        assert!(p[0].contains("make it public: `pub fn GET`"), "{}", p[0]);
+        assert!(
+            p[0].contains("make it public: add `pub` before `fn GET`"),
+            "{}",
+            p[0]
+        );
     }
 
     #[test]
@@ -333,5 +428,27 @@ mod tests {
         );
         assert!(text.contains("pages/api/a.rs:1:14"), "{text}");
         assert!(text.contains("pages/api/a.rs:2"), "{text}");
+    }
+
+    #[test]
+    fn middleware_files() {
+        let parse = |src| parse_middleware_file("app/middleware.rs", src);
+        let (e, p) = parse("pub async fn middleware() {}\npub fn layer() {}\n");
+        assert_eq!((e.function, e.layer, p.len()), (true, true, 0));
+        let (e, p) = parse("pub use crate::auth::check as middleware;\n");
+        assert_eq!((e.function, e.layer, p.len()), (true, false, 0));
+        let (_, p) = parse("pub async fn midleware() {}\n");
+        assert!(
+            p[0].to_string().contains("did you mean `middleware`?"),
+            "{p:?}"
+        );
+        let (_, p) = parse("pub fn Layer() {}\n");
+        assert!(p[0].to_string().contains("did you mean `layer`?"));
+        let (_, p) = parse("async fn middleware() {}\n");
+        assert!(p[0].to_string().contains("is private"));
+        let (_, p) = parse("pub fn helper() {}\n");
+        assert!(p[0].to_string().contains("exports no middleware"));
+        let (_, p) = parse("pub fn middleware( {}\n");
+        assert!(p[0].to_string().contains("does not parse"));
     }
 }

@@ -10,24 +10,41 @@ use crate::model::{Convention, RouteFile};
 /// The file name that makes a folder a route.
 pub const ROUTE_FILE: &str = "route.rs";
 
+/// The file name of a folder's middleware.
+pub const MIDDLEWARE_FILE: &str = "middleware.rs";
+
+/// What the scanner found under `app/`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AppFiles {
+    pub routes: Vec<RouteFile>,
+    pub middleware: Vec<RouteFile>,
+}
+
 /// Finds the route files under `app_dir`. `display_dir` is how the user
 /// names that folder (`app`), used in every path we show. A missing folder
 /// holds no routes.
 ///
 /// `_private` folders and everything below them are skipped, as in Next.js.
 /// Files that look like a misspelt route file are reported, not skipped.
-pub fn scan(app_dir: &Path, display_dir: &str) -> (Vec<RouteFile>, Vec<Diagnostic>) {
-    let mut files = Vec::new();
+pub fn scan(app_dir: &Path, display_dir: &str) -> (AppFiles, Vec<Diagnostic>) {
+    let mut files = AppFiles::default();
     let problems = walk(app_dir, display_dir, |rel, shown, problems| {
         let name = file_name(rel);
+        let folders = parent_names(rel);
         if name == ROUTE_FILE {
-            let folders = parent_names(rel);
-            files.push(route_file(Convention::App, app_dir, rel, shown, folders));
-        } else if let Some(hint) = misspelt_route_file(&name) {
+            let file = route_file(Convention::App, app_dir, rel, shown, folders);
+            files.routes.push(file);
+        } else if name == MIDDLEWARE_FILE {
+            let file = route_file(Convention::App, app_dir, rel, shown, folders);
+            files.middleware.push(file);
+        } else if let Some((fixed, hint)) = misspelt_file(&name) {
             problems.push(
                 Diagnostic::new(
-                    format!("approute: `{shown}` is not a route file"),
-                    format!("rename it to `{ROUTE_FILE}`{hint}"),
+                    format!(
+                        "approute: `{shown}` is not a {} file",
+                        fixed.trim_end_matches(".rs")
+                    ),
+                    format!("rename it to `{fixed}`{hint}"),
                 )
                 .at(Location::file(shown)),
             );
@@ -176,14 +193,20 @@ fn is_private(entry: &walkdir::DirEntry) -> bool {
     entry.file_type().is_dir() && entry.file_name().to_string_lossy().starts_with('_')
 }
 
-/// `Some(extra hint)` for names a user plausibly meant as `route.rs`.
-fn misspelt_route_file(name: &str) -> Option<&'static str> {
+/// `Some((meant name, extra hint))` for names a user plausibly meant as
+/// `route.rs` or `middleware.rs`.
+fn misspelt_file(name: &str) -> Option<(&'static str, &'static str)> {
+    const PORT: &str = " and port it to Rust: approute serves Rust route handlers only";
     let lower = name.to_ascii_lowercase();
-    match lower.as_str() {
-        "route.rs" | "routes.rs" | "router.rs" => Some(""),
-        "route.ts" | "route.js" | "route.tsx" | "route.jsx" | "route.mjs" => {
-            Some(" and port it to Rust: approute serves Rust route handlers only")
-        }
+    let (stem, ext) = lower.rsplit_once('.')?;
+    let meant = match stem {
+        "route" | "routes" | "router" => ROUTE_FILE,
+        "middleware" | "middlewares" => MIDDLEWARE_FILE,
+        _ => return None,
+    };
+    match ext {
+        "rs" => Some((meant, "")),
+        "ts" | "js" | "tsx" | "jsx" | "mjs" => Some((meant, PORT)),
         _ => None,
     }
 }
@@ -227,6 +250,7 @@ mod tests {
         ]);
         let (files, problems) = scan(dir.path(), "app");
         assert!(problems.is_empty(), "{problems:?}");
+        let files = files.routes;
         let shown: Vec<_> = files.iter().map(|f| f.display_path.as_str()).collect();
         assert_eq!(
             shown,
@@ -243,28 +267,56 @@ mod tests {
 
     #[test]
     fn reports_misspelt_route_files() {
-        let dir = tree(&["a/routes.rs", "b/Route.rs", "c/route.ts"]);
+        let dir = tree(&["a/routes.rs", "b/Route.rs", "c/route.ts", "d/middlewares.rs"]);
         let (files, problems) = scan(dir.path(), "app");
-        assert!(files.is_empty());
+        assert!(files.routes.is_empty());
         let paths: Vec<_> = problems
             .iter()
             .map(|p| p.locations[0].path.as_str())
             .collect();
         assert_eq!(
             paths,
-            ["app/a/routes.rs", "app/b/Route.rs", "app/c/route.ts"]
+            [
+                "app/a/routes.rs",
+                "app/b/Route.rs",
+                "app/c/route.ts",
+                "app/d/middlewares.rs"
+            ]
         );
         assert!(problems[2].help.contains("port it to Rust"));
+        assert_eq!(problems[3].help, "rename it to `middleware.rs`");
     }
 
     #[test]
     fn a_missing_folder_holds_no_routes() {
         let dir = tree(&[]);
-        assert_eq!(scan(&dir.path().join("app"), "app"), (vec![], vec![]));
+        assert_eq!(
+            scan(&dir.path().join("app"), "app"),
+            (AppFiles::default(), vec![])
+        );
         assert_eq!(
             scan_pages(&dir.path().join("pages"), "pages"),
             (vec![], vec![])
         );
+    }
+
+    #[test]
+    fn finds_middleware_files() {
+        let dir = tree(&[
+            "middleware.rs",
+            "api/middleware.rs",
+            "api/route.rs",
+            "_x/middleware.rs",
+        ]);
+        let (files, problems) = scan(dir.path(), "app");
+        assert!(problems.is_empty());
+        let shown: Vec<_> = files
+            .middleware
+            .iter()
+            .map(|f| f.display_path.as_str())
+            .collect();
+        assert_eq!(shown, ["app/api/middleware.rs", "app/middleware.rs"]);
+        assert_eq!(files.middleware[0].folders, ["api"]);
     }
 
     #[test]

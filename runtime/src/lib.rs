@@ -12,6 +12,7 @@
 //! Folder names follow Next.js 14: `[id]`, `[...slug]`, `[[...slug]]`,
 //! `(group)`, `_private`, `%5Fname`. See the README for the whole guide.
 
+pub mod middleware;
 mod params;
 mod route;
 mod route_info;
@@ -27,7 +28,12 @@ pub use axum;
 /// Used by the code `app!` generates; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::route::{redirect_with_slash, redirect_without_slash, route, TrailingSlash};
+    pub use crate::middleware::{with_layer, with_middleware};
+    pub use crate::route::{
+        auto_options, method_not_allowed, redirect_with_slash, redirect_without_slash, route,
+        TrailingSlash,
+    };
+    pub use axum::handler::Handler;
     pub use axum::routing::{any, MethodRouter};
     pub use axum::Router;
 }

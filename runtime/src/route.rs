@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::{OriginalUri, Request};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
@@ -30,8 +31,7 @@ pub enum TrailingSlash {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
 
-/// Finishes a generated route: adds the automatic `OPTIONS` answer when the
-/// file exports none, and the checks every request passes before it.
+/// Finishes a generated route: every request passes its checks first.
 pub fn route<S>(
     info: &'static RouteInfo,
     slash: TrailingSlash,
@@ -40,15 +40,26 @@ pub fn route<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
-    let methods = if info.methods().contains(&"OPTIONS") {
-        methods
-    } else {
-        let allow = HeaderValue::from_static(info.allow());
-        methods.options(move || async move {
-            (StatusCode::NO_CONTENT, [(header::ALLOW, allow)]).into_response()
-        })
-    };
     methods.layer(RouteLayer { info, slash })
+}
+
+/// The `OPTIONS` answer of a route that exports none: 204 with `Allow`.
+pub fn auto_options<S>(info: &'static RouteInfo) -> impl Handler<((),), S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let allow = HeaderValue::from_static(info.allow());
+    move || async move { (StatusCode::NO_CONTENT, [(header::ALLOW, allow)]).into_response() }
+}
+
+/// 405 with `Allow`, for routes whose middleware must see it too (axum's
+/// own 405 would bypass them).
+pub fn method_not_allowed<S>(info: &'static RouteInfo) -> impl Handler<((),), S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let allow = HeaderValue::from_static(info.allow());
+    move || async move { (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allow)]).into_response() }
 }
 
 /// A 308 to the same URL without its trailing slash, query kept.

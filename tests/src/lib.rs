@@ -31,6 +31,30 @@ approute::app!(
     module = mixed
 );
 
+approute::app!(dir = "fixtures/mw/app", module = mw, state = Counter);
+
+/// Appends `name` to the request's `x-trail` header: middleware fixtures
+/// record the order they ran in.
+pub fn trail(req: &mut approute::axum::extract::Request, name: &str) {
+    let before = trail_of(req.headers());
+    let now = if before.is_empty() {
+        name.to_string()
+    } else {
+        format!("{before},{name}")
+    };
+    req.headers_mut()
+        .insert("x-trail", HeaderValue::from_str(&now).unwrap());
+}
+
+/// The `x-trail` a request arrived with.
+pub fn trail_of(headers: &approute::axum::http::HeaderMap) -> String {
+    headers
+        .get("x-trail")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// State for the `stateful` fixture.
 #[derive(Clone, Default)]
 pub struct Counter(pub std::sync::Arc<std::sync::atomic::AtomicU64>);

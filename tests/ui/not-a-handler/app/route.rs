@@ -1,0 +1,3 @@
+pub async fn GET(x: u32) -> &'static str {
+    ""
+}

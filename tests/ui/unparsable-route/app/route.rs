@@ -1,0 +1,5 @@
+pub async fn GET() -> &'static str {
+    let greeting = "hello";
+    let count = ;
+    greeting
+}
