@@ -32,25 +32,30 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
             .map_err(|e| format!("`state = {s}` is not a type: {e}"))?,
         None => quote!(()),
     };
-    let glob = options
-        .state
-        .as_ref()
-        .map(|_| quote!(#[allow(unused_imports)] use super::*;));
-
-    let files = routes
-        .iter()
-        .map(|r| (&r.file, r.pattern()))
-        .chain(tree.middleware.iter().map(|m| (&m.file, "middleware".to_string())));
-    let mods = files.zip(modules.iter().chain(&mw_modules)).map(|((file, what), name)| {
-        let path = file.abs_path.to_string_lossy().into_owned();
-        let doc = format!(" `{what}` from `{}`", file.display_path);
-        quote! {
-            #[doc = #doc]
-            #[allow(non_snake_case)]
-            #[path = #path]
-            pub mod #name;
-        }
+    let glob = options.state.as_ref().map(|_| {
+        quote!(
+            #[allow(unused_imports)]
+            use super::*;
+        )
     });
+
+    let files = routes.iter().map(|r| (&r.file, r.pattern())).chain(
+        tree.middleware
+            .iter()
+            .map(|m| (&m.file, "middleware".to_string())),
+    );
+    let mods = files
+        .zip(modules.iter().chain(&mw_modules))
+        .map(|((file, what), name)| {
+            let path = file.abs_path.to_string_lossy().into_owned();
+            let doc = format!(" `{what}` from `{}`", file.display_path);
+            quote! {
+                #[doc = #doc]
+                #[allow(non_snake_case)]
+                #[path = #path]
+                pub mod #name;
+            }
+        });
 
     let infos = routes.iter().map(route_info);
     let count = routes.len();
@@ -61,39 +66,44 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
         TrailingSlash::Both => quote!(Both),
     };
     let mut checks = Vec::new();
-    let method_routers = routes.iter().zip(&modules).enumerate().map(|(i, (route, module))| {
-        let var = format_ident!("route_{}", i);
-        // Each handler goes through a check whose error names its file,
-        // since rustc can only point at the `app!` call.
-        let check = format_ident!("is_handler_{}", i);
-        checks.push(handler_check(&check, &route.file.display_path, &state));
-        let wrap = |handler: TokenStream| wrap(handler, &route.middleware, tree, &mw_modules);
-        let methods = if route.any_method {
-            let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
-            let handler = wrap(quote!(#check(#module::#handler)));
-            quote!(rt::any(#handler))
-        } else {
-            let calls = route.exports.iter().map(|e| {
-                let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
-                let handler = format_ident!("{}", e.method.as_str());
+    let method_routers = routes
+        .iter()
+        .zip(&modules)
+        .enumerate()
+        .map(|(i, (route, module))| {
+            let var = format_ident!("route_{}", i);
+            // Each handler goes through a check whose error names its file,
+            // since rustc can only point at the `app!` call.
+            let check = format_ident!("is_handler_{}", i);
+            checks.push(handler_check(&check, &route.file.display_path, &state));
+            let wrap = |handler: TokenStream| wrap(handler, &route.middleware, tree, &mw_modules);
+            let methods = if route.any_method {
+                let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
                 let handler = wrap(quote!(#check(#module::#handler)));
-                quote!(.#method(#handler))
-            });
-            let options = (!route.methods().contains(&Method::Options)).then(|| {
-                let handler = wrap(quote!(rt::auto_options(&ROUTES[#i])));
-                quote!(.options(#handler))
-            });
-            // axum's own 405 would bypass the middleware.
-            let fallback = (!route.middleware.is_empty()).then(|| {
-                let handler = wrap(quote!(rt::method_not_allowed(&ROUTES[#i])));
-                quote!(.fallback(#handler))
-            });
-            quote!(rt::MethodRouter::new() #(#calls)* #options #fallback)
-        };
-        quote! {
-            let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
-        }
-    }).collect::<Vec<_>>();
+                quote!(rt::any(#handler))
+            } else {
+                let calls = route.exports.iter().map(|e| {
+                    let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
+                    let handler = format_ident!("{}", e.method.as_str());
+                    let handler = wrap(quote!(#check(#module::#handler)));
+                    quote!(.#method(#handler))
+                });
+                let options = (!route.methods().contains(&Method::Options)).then(|| {
+                    let handler = wrap(quote!(rt::auto_options(&ROUTES[#i])));
+                    quote!(.options(#handler))
+                });
+                // axum's own 405 would bypass the middleware.
+                let fallback = (!route.middleware.is_empty()).then(|| {
+                    let handler = wrap(quote!(rt::method_not_allowed(&ROUTES[#i])));
+                    quote!(.fallback(#handler))
+                });
+                quote!(rt::MethodRouter::new() #(#calls)* #options #fallback)
+            };
+            quote! {
+                let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
+            }
+        })
+        .collect::<Vec<_>>();
 
     let regs = registrations(routes, options.trailing_slash);
     let last_use: Vec<Option<usize>> = (0..routes.len())
@@ -114,9 +124,8 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
             Target::RedirectAdd => quote!(.route(#pattern, rt::redirect_with_slash())),
         }
     });
-    let doc = format!(
-        " The {count} route(s) approute found under the app folder, as an axum `Router`."
-    );
+    let doc =
+        format!(" The {count} route(s) approute found under the app folder, as an axum `Router`.");
 
     Ok(quote! {
         #[doc = #doc]
@@ -141,12 +150,7 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
 
 /// `handler` wrapped in `chain`, the innermost middleware applied first so
 /// the outermost runs first; a folder's layer runs outside its function.
-fn wrap(
-    handler: TokenStream,
-    chain: &[usize],
-    tree: &RouteTree,
-    modules: &[Ident],
-) -> TokenStream {
+fn wrap(handler: TokenStream, chain: &[usize], tree: &RouteTree, modules: &[Ident]) -> TokenStream {
     chain.iter().rev().fold(handler, |inner, &i| {
         let module = &modules[i];
         let m = &tree.middleware[i];
@@ -166,7 +170,10 @@ fn wrap(
 /// A function that passes a handler through unchanged but whose bound, when
 /// unmet, makes rustc name the route file instead of generated code.
 fn handler_check(name: &Ident, file: &str, state: &TokenStream) -> TokenStream {
-    let trait_name = format_ident!("IsHandlerIn{}", name.to_string().trim_start_matches("is_handler_"));
+    let trait_name = format_ident!(
+        "IsHandlerIn{}",
+        name.to_string().trim_start_matches("is_handler_")
+    );
     let message = format!("`{{Self}}` in `{file}` is not an axum handler");
     let label = format!("a handler exported by `{file}`");
     quote! {
@@ -234,7 +241,13 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
             for folder in &file.folders {
                 let word: String = folder
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() {
+                            c.to_ascii_lowercase()
+                        } else {
+                            '_'
+                        }
+                    })
                     .collect();
                 let word = word.trim_matches('_');
                 if !word.is_empty() {

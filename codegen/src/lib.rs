@@ -128,7 +128,8 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
         let Some(source) = read(&file, &mut problems) else {
             continue;
         };
-        let (exports, mut file_problems) = parse::parse_middleware_file(&file.display_path, &source);
+        let (exports, mut file_problems) =
+            parse::parse_middleware_file(&file.display_path, &source);
         problems.append(&mut file_problems);
         middleware.push(model::Middleware {
             file,

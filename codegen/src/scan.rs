@@ -267,7 +267,12 @@ mod tests {
 
     #[test]
     fn reports_misspelt_route_files() {
-        let dir = tree(&["a/routes.rs", "b/Route.rs", "c/route.ts", "d/middlewares.rs"]);
+        let dir = tree(&[
+            "a/routes.rs",
+            "b/Route.rs",
+            "c/route.ts",
+            "d/middlewares.rs",
+        ]);
         let (files, problems) = scan(dir.path(), "app");
         assert!(files.routes.is_empty());
         let paths: Vec<_> = problems

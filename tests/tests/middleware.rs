@@ -31,8 +31,18 @@ async fn with_auth(router: &Router, method: &str, target: &str) -> Answer {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
         .collect();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Answer { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 #[tokio::test]
@@ -41,22 +51,43 @@ async fn nested_middleware_run_outermost_first() {
     let answer = call(&router, "GET", "/api/public").await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text(), "root,api", "root runs before api/");
-    assert_eq!(answer.header("x-root"), Some("seen"), "and sees the response");
-    assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 1, "State<S> reached the middleware");
+    assert_eq!(
+        answer.header("x-root"),
+        Some("seen"),
+        "and sees the response"
+    );
+    assert_eq!(
+        counter.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "State<S> reached the middleware"
+    );
 }
 
 #[tokio::test]
 async fn group_middleware_guards_only_its_group() {
     let (router, _) = router();
     let denied = call(&router, "GET", "/api/stats").await;
-    assert_eq!((denied.status, denied.text().as_str()), (401, "sign in first"));
-    assert_eq!(denied.header("x-root"), Some("seen"), "outer middleware still wrap the 401");
+    assert_eq!(
+        (denied.status, denied.text().as_str()),
+        (401, "sign in first")
+    );
+    assert_eq!(
+        denied.header("x-root"),
+        Some("seen"),
+        "outer middleware still wrap the 401"
+    );
 
     let allowed = with_auth(&router, "GET", "/api/stats").await;
-    assert_eq!((allowed.status, allowed.text().as_str()), (200, "root,api,admin"));
+    assert_eq!(
+        (allowed.status, allowed.text().as_str()),
+        (200, "root,api,admin")
+    );
 
     let public = call(&router, "GET", "/api/public").await;
-    assert_eq!(public.status, 200, "the (admin) middleware does not touch /api/public");
+    assert_eq!(
+        public.status, 200,
+        "the (admin) middleware does not touch /api/public"
+    );
 }
 
 #[tokio::test]
@@ -64,7 +95,10 @@ async fn middleware_wrap_the_automatic_answers() {
     let (router, counter) = router();
     let not_allowed = call(&router, "DELETE", "/api/public").await;
     assert_eq!(not_allowed.status, 405);
-    assert_eq!(not_allowed.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
+    assert_eq!(
+        not_allowed.header("allow"),
+        Some("GET, HEAD, POST, OPTIONS")
+    );
     assert_eq!(not_allowed.header("x-root"), Some("seen"));
 
     let options = call(&router, "OPTIONS", "/api/public").await;

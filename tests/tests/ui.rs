@@ -65,7 +65,9 @@ fn check(case: &str) {
         let pinned: Vec<&str> = got
             .lines()
             .map(str::trim)
-            .filter(|l| l.starts_with("error") || l.starts_with("--> $DIR") || l.starts_with("--> src/"))
+            .filter(|l| {
+                l.starts_with("error") || l.starts_with("--> $DIR") || l.starts_with("--> src/")
+            })
             .collect();
         let pinned = format!("{}\n", pinned.join("\n"));
         if std::env::var_os("APPROUTE_BLESS").is_some_and(|v| v == "1") {
@@ -73,7 +75,10 @@ fn check(case: &str) {
             return;
         }
         let expected = std::fs::read_to_string(&lines_path).unwrap();
-        assert_eq!(pinned, expected, "ui case `{case}`; the build printed:\n{got}");
+        assert_eq!(
+            pinned, expected,
+            "ui case `{case}`; the build printed:\n{got}"
+        );
         return;
     }
 
