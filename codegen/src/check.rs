@@ -22,6 +22,21 @@ fn file(route: &Route) -> Location {
 }
 
 fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
+    if route.config.revalidate.is_some()
+        && !route.any_method
+        && !route.methods().contains(&crate::model::Method::Get)
+    {
+        problems.push(
+            Diagnostic::new(
+                format!(
+                    "approute: `{}` sets REVALIDATE but exports no GET",
+                    route.file.display_path
+                ),
+                "only GET answers are cached; export a GET handler, or remove REVALIDATE",
+            )
+            .at(file(route)),
+        );
+    }
     let last = route.url.len().saturating_sub(1);
     for (i, seg) in route.url.iter().enumerate() {
         if seg.is_catch_all() && i != last {
@@ -324,6 +339,16 @@ mod tests {
         assert!(p[0].contains("conflicting app and page files serve the URL `/api/hello`"));
         assert!(p[0].contains("--> app/api/hello/route.rs"));
         assert!(p[0].contains("--> pages/api/hello.rs"));
+    }
+
+    #[test]
+    fn revalidate_needs_get() {
+        let mut routes = build_routes(&["a"]);
+        routes[0].config.revalidate = Some(60);
+        assert!(check(&routes).is_empty());
+        routes[0].exports[0].method = crate::model::Method::Post;
+        let p: Vec<String> = check(&routes).iter().map(|d| d.to_string()).collect();
+        assert!(p[0].contains("sets REVALIDATE but exports no GET"), "{p:?}");
     }
 
     #[test]

@@ -202,8 +202,39 @@ fn route_info(route: &Route) -> TokenStream {
         Segment::OptionalCatchAll(n) => quote!(::approute::UrlSegment::OptionalCatchAll(#n)),
     });
     let allow = allow_header(route);
+    let config = route_config(&route.config);
     quote! {
-        ::approute::RouteInfo::__new(#pattern, #file, &[#(#methods),*], &[#(#segments),*], #allow)
+        ::approute::RouteInfo::__new(#pattern, #file, &[#(#methods),*], &[#(#segments),*], #allow, #config)
+    }
+}
+
+fn route_config(config: &crate::config::RouteConfig) -> TokenStream {
+    if *config == crate::config::RouteConfig::default() {
+        return quote!(::approute::RouteConfig::NONE);
+    }
+    let option = |v: Option<u64>| match v {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let revalidate = option(config.revalidate);
+    let max_duration = option(config.max_duration);
+    let body_limit = match config.body_limit {
+        Some(n) => {
+            let n = n as usize;
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let tags = &config.cache_tags;
+    let credentialed = config.cache_credentialed;
+    quote! {
+        ::approute::RouteConfig {
+            revalidate: #revalidate,
+            cache_tags: &[#(#tags),*],
+            cache_credentialed: #credentialed,
+            body_limit: #body_limit,
+            max_duration: #max_duration,
+        }
     }
 }
 

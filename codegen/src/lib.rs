@@ -22,6 +22,7 @@
 //! ```
 
 pub mod check;
+pub mod config;
 pub mod emit;
 pub mod error;
 pub mod model;
@@ -267,6 +268,7 @@ fn make_route(file: RouteFile, segments: Vec<Segment>, exports: parse::Exports) 
         in_group,
         exports: exports.methods,
         any_method: exports.any_method,
+        config: exports.config,
         middleware: Vec::new(),
     }
 }
@@ -323,6 +325,7 @@ pub fn build_routes(folders: &[&str]) -> Vec<Route> {
                     line: 1,
                 }],
                 any_method: false,
+                config: config::RouteConfig::default(),
             };
             make_route(file, segs, exports)
         })

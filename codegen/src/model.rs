@@ -134,6 +134,8 @@ pub struct Route {
     pub exports: Vec<Export>,
     /// A `pages/api` file's `pub fn handler`, which answers every method.
     pub any_method: bool,
+    /// Its config constants (`REVALIDATE`, `BODY_LIMIT`, ...).
+    pub config: crate::config::RouteConfig,
     /// Indices into [`RouteTree::middleware`] of the middleware wrapping
     /// this route, outermost (closest to `app/`) first.
     pub middleware: Vec<usize>,

@@ -13,6 +13,8 @@ pub struct Exports {
     pub methods: Vec<Export>,
     /// A `pages/api` file's `pub fn handler`, answering every method.
     pub any_method: bool,
+    /// Its config constants.
+    pub config: crate::config::RouteConfig,
 }
 
 /// The name of the one-handler form of a `pages/api` file, after Next.js's
@@ -47,7 +49,7 @@ pub fn parse_route_file(
         }
     }
 
-    let mut problems = Vec::new();
+    let (config, mut problems) = crate::config::read_config(path, source, &file);
     for (ident, what) in found.private {
         let (line, col) = line_col(ident.span());
         problems.push(
@@ -111,6 +113,7 @@ pub fn parse_route_file(
     let exports = Exports {
         methods,
         any_method: found.any_method.is_some(),
+        config,
     };
     (exports, problems)
 }
@@ -285,7 +288,7 @@ pub fn near_miss(name: &str) -> Option<Method> {
         .find(|m| edit_distance(&upper, m.as_str()) <= 1)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -19,7 +19,7 @@ mod route_info;
 
 pub use approute_macros::app;
 pub use params::{ParamValue, Params};
-pub use route_info::{RouteInfo, UrlSegment};
+pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
 
 /// The axum this crate builds on, so generated code and users agree on one
 /// version.

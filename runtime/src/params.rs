@@ -223,6 +223,7 @@ mod tests {
             UrlSegment::CatchAll("rest"),
         ],
         "GET, HEAD, OPTIONS",
+        crate::RouteConfig::NONE,
     );
     static DOCS: RouteInfo = RouteInfo::__new(
         "/docs/[[...slug]]",
@@ -230,6 +231,7 @@ mod tests {
         &["GET"],
         &[UrlSegment::Static, UrlSegment::OptionalCatchAll("slug")],
         "GET, HEAD, OPTIONS",
+        crate::RouteConfig::NONE,
     );
 
     fn json(route: &RouteInfo, path: &str) -> String {

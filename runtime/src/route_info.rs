@@ -16,6 +16,34 @@ pub enum UrlSegment {
     OptionalCatchAll(&'static str),
 }
 
+/// A route's config constants (`pub const REVALIDATE: u64 = 60;` and the
+/// like in its file), as literals read at compile time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// `REVALIDATE`: cache successful GET answers for this many seconds.
+    pub revalidate: Option<u64>,
+    /// `CACHE_TAGS`: names to purge the cached answers by.
+    pub cache_tags: &'static [&'static str],
+    /// `CACHE_CREDENTIALED`: also cache requests with `Authorization` or
+    /// `Cookie` (off by default: those answers are usually per user).
+    pub cache_credentialed: bool,
+    /// `BODY_LIMIT`: largest request body in bytes (413 over it).
+    pub body_limit: Option<usize>,
+    /// `MAX_DURATION`: seconds before the handler is cancelled (504).
+    pub max_duration: Option<u64>,
+}
+
+impl RouteConfig {
+    /// No constants set.
+    pub const NONE: RouteConfig = RouteConfig {
+        revalidate: None,
+        cache_tags: &[],
+        cache_credentialed: false,
+        body_limit: None,
+        max_duration: None,
+    };
+}
+
 /// A route of the generated router: `app::ROUTES` lists them all.
 #[derive(Debug)]
 pub struct RouteInfo {
@@ -24,6 +52,7 @@ pub struct RouteInfo {
     methods: &'static [&'static str],
     segments: &'static [UrlSegment],
     allow: &'static str,
+    config: RouteConfig,
 }
 
 impl RouteInfo {
@@ -34,6 +63,7 @@ impl RouteInfo {
         methods: &'static [&'static str],
         segments: &'static [UrlSegment],
         allow: &'static str,
+        config: RouteConfig,
     ) -> RouteInfo {
         RouteInfo {
             pattern,
@@ -41,7 +71,13 @@ impl RouteInfo {
             methods,
             segments,
             allow,
+            config,
         }
+    }
+
+    /// The route's config constants.
+    pub fn config(&self) -> &RouteConfig {
+        &self.config
     }
 
     /// The URL pattern in Next.js notation: `/api/users/[id]`.
@@ -78,6 +114,14 @@ impl RouteInfo {
 impl fmt::Display for RouteInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let methods = self.methods.join(",");
-        write!(f, "{methods:<22} {:<32} {}", self.pattern, self.file)
+        write!(f, "{methods:<22} {:<32} {}", self.pattern, self.file)?;
+        if let Some(seconds) = self.config.revalidate {
+            write!(f, "  [cache: revalidate {seconds}s")?;
+            if !self.config.cache_tags.is_empty() {
+                write!(f, ", tags {}", self.config.cache_tags.join(","))?;
+            }
+            write!(f, "]")?;
+        }
+        Ok(())
     }
 }

@@ -39,6 +39,8 @@ ui_cases! {
     many_at_once => "many-at-once",
     handler_type_error => "handler-type-error",
     not_a_handler => "not-a-handler",
+    config_constants => "config-constants",
+    middleware_mistakes => "middleware-mistakes",
 }
 
 fn ui_dir() -> PathBuf {

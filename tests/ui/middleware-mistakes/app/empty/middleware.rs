@@ -1,0 +1,3 @@
+pub fn layer() -> approute::axum::middleware::FromFnLayer<(), (), ()> {
+    unimplemented!()
+}
