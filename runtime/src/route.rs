@@ -6,12 +6,15 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use axum::extract::{OriginalUri, Request};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
 use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
+use http_body_util::Limited;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -40,6 +43,11 @@ pub fn route<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
+    let methods = match info.config().body_limit {
+        // Extractors (`Json`, `Bytes`, ...) read up to this limit.
+        Some(limit) => methods.layer(DefaultBodyLimit::max(limit)),
+        None => methods,
+    };
     methods.layer(RouteLayer { info, slash })
 }
 
@@ -177,11 +185,45 @@ where
                 answer: Some(answer),
             };
         }
+        let config = self.info.config();
+        if let Some(limit) = config.body_limit {
+            if content_length(&req).is_some_and(|n| n > limit as u64) {
+                return RouteFuture::Answered {
+                    answer: Some(too_large(limit)),
+                };
+            }
+            // A body without Content-Length (chunked) stops at the limit too.
+            req = req.map(|body| Body::new(Limited::new(body, limit)));
+        }
         req.extensions_mut().insert(MatchedRoute(self.info));
-        RouteFuture::Inner {
-            future: self.inner.call(req),
+        let future = self.inner.call(req);
+        match config.max_duration {
+            Some(seconds) => RouteFuture::Timed {
+                seconds,
+                future: tokio::time::timeout(Duration::from_secs(seconds), future),
+            },
+            None => RouteFuture::Inner { future },
         }
     }
+}
+
+fn content_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn too_large(limit: usize) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "413 Payload Too Large: this route takes bodies up to {limit} bytes (its BODY_LIMIT)"
+        ),
+    )
+        .into_response()
 }
 
 pin_project_lite::pin_project! {
@@ -189,6 +231,7 @@ pin_project_lite::pin_project! {
     enum RouteFuture<F> {
         Answered { answer: Option<Response> },
         Inner { #[pin] future: F },
+        Timed { seconds: u64, #[pin] future: tokio::time::Timeout<F> },
     }
 }
 
@@ -204,6 +247,16 @@ where
                 .take()
                 .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
             RouteFutureProj::Inner { future } => future.poll(cx),
+            // Dropping the handler's future on the deadline cancels it.
+            RouteFutureProj::Timed { seconds, future } => match future.poll(cx) {
+                Poll::Ready(Ok(result)) => Poll::Ready(result),
+                Poll::Ready(Err(_elapsed)) => Poll::Ready(Ok((
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!("504 Gateway Timeout: the route ran longer than its MAX_DURATION of {seconds} s"),
+                )
+                    .into_response())),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 }

@@ -32,6 +32,7 @@ approute::app!(
 );
 
 approute::app!(dir = "fixtures/mw/app", module = mw, state = Counter);
+approute::app!(dir = "fixtures/limits/app", module = limits);
 
 /// Appends `name` to the request's `x-trail` header: middleware fixtures
 /// record the order they ran in.
