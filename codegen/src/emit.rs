@@ -92,11 +92,12 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
                     let handler = wrap(quote!(rt::auto_options(&ROUTES[#i])));
                     quote!(.options(#handler))
                 });
-                // axum's own 405 would bypass the middleware.
-                let fallback = (!route.middleware.is_empty()).then(|| {
+                // Ours rather than axum's 405: middleware wrap it, and its
+                // `Allow` reads like the one `OPTIONS` sends.
+                let fallback = {
                     let handler = wrap(quote!(rt::method_not_allowed(&ROUTES[#i])));
                     quote!(.fallback(#handler))
-                });
+                };
                 quote!(rt::MethodRouter::new() #(#calls)* #options #fallback)
             };
             quote! {

@@ -84,9 +84,9 @@ async fn method_not_allowed_lists_allow_as_rfc_9110_asks() {
     assert_eq!(answer.status, 405);
     assert_eq!(
         answer.header("allow"),
-        Some("GET,HEAD,PUT,PATCH,DELETE,OPTIONS")
+        Some("GET, HEAD, PUT, PATCH, DELETE, OPTIONS")
     );
     let answer = call(&router, "GET", "/api/headonly").await;
     assert_eq!(answer.status, 405);
-    assert_eq!(answer.header("allow"), Some("HEAD,OPTIONS"));
+    assert_eq!(answer.header("allow"), Some("HEAD, OPTIONS"));
 }

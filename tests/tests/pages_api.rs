@@ -100,7 +100,10 @@ async fn method_form_gets_head_options_and_405_like_route_rs() {
     let head = call(&router, "HEAD", "/api/users").await;
     assert_eq!((head.status, head.header("x-method")), (200, Some("GET")));
     let not_allowed = call(&router, "PATCH", "/api/users").await;
-    assert_eq!(not_allowed.header("allow"), Some("GET,HEAD,POST,OPTIONS"));
+    assert_eq!(
+        not_allowed.header("allow"),
+        Some("GET, HEAD, POST, OPTIONS")
+    );
 }
 
 #[tokio::test]

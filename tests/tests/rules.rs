@@ -230,7 +230,7 @@ async fn head_and_options_defaults_and_explicit_exports() {
 
     let not_allowed = call(&router, "PUT", "/explicit").await;
     assert_eq!(not_allowed.status, 405);
-    assert_eq!(not_allowed.header("allow"), Some("GET,HEAD,OPTIONS"));
+    assert_eq!(not_allowed.header("allow"), Some("GET, HEAD, OPTIONS"));
 }
 
 #[tokio::test]
