@@ -16,10 +16,14 @@ pub mod middleware;
 mod params;
 mod route;
 mod route_info;
+#[cfg(feature = "serve")]
+pub mod serve;
 
 pub use approute_macros::app;
 pub use params::{ParamValue, Params};
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
+#[cfg(feature = "serve")]
+pub use serve::serve;
 
 /// The axum this crate builds on, so generated code and users agree on one
 /// version.
