@@ -1,4 +1,6 @@
 //! The smallest useful approute app: run it with `cargo run -p hello`.
+//! Serves on `$HOST:$PORT` (default 127.0.0.1:3000), logs its route table
+//! and every request, and shuts down gracefully on Ctrl-C or SIGTERM.
 
 approute::app!();
 
@@ -11,11 +13,6 @@ mod users {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
-    for route in app::ROUTES {
-        println!("{route}");
-    }
-    println!("listening on http://{}", listener.local_addr()?);
-    approute::axum::serve(listener, app::router()).await
+    approute::serve::init_logging();
+    approute::serve(app::router()).routes(app::ROUTES).await
 }
