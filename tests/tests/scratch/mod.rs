@@ -162,14 +162,17 @@ debug = 0
         );
     }
 
+    /// The binary the last build made.
+    pub fn exe(&self) -> PathBuf {
+        target_dir()
+            .join("debug")
+            .join(format!("{}{}", self.name, std::env::consts::EXE_SUFFIX))
+    }
+
     /// Runs the binary the last build made with `args`; its stdout.
     /// Panics if it fails.
     pub fn run(&self, args: &[&str]) -> String {
-        let exe = target_dir().join("debug").join(format!(
-            "{}{}",
-            self.name,
-            std::env::consts::EXE_SUFFIX
-        ));
+        let exe = self.exe();
         let out = Command::new(&exe)
             .args(args)
             .output()
