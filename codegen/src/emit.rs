@@ -1,6 +1,8 @@
 //! Writes the generated module: one `#[path]` module per route file (so
 //! rustc reports errors in handlers at their own file and line, and rebuilds
-//! when one changes), the route table, and the `router()` function.
+//! when one changes), the route table, the `public/` files (each embedded
+//! with `include_bytes!`, which also makes cargo rebuild when one changes),
+//! and the `router()` function.
 
 use std::collections::BTreeSet;
 
@@ -106,27 +108,74 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
         })
         .collect::<Vec<_>>();
 
-    let regs = registrations(routes, options.trailing_slash);
-    let last_use: Vec<Option<usize>> = (0..routes.len())
-        .map(|i| regs.iter().rposition(|r| r.target == Target::Route(i)))
-        .collect();
-    let calls = regs.iter().enumerate().map(|(n, r)| {
+    let public = &tree.public;
+    let regs = registrations(routes, public, options.trailing_slash);
+    let last_use = |target: Target| regs.iter().rposition(|r| r.target == target);
+    // A route whose only URL is a public file's is never reached (Next.js
+    // serves the file); it is still built, so its handlers are checked.
+    let shadowed = (0..routes.len())
+        .filter(|&i| last_use(Target::Route(i)).is_none())
+        .map(|i| {
+            let var = format_ident!("route_{}", i);
+            quote!(let _: rt::MethodRouter<#state> = #var;)
+        });
+    let public_infos = public.iter().map(public_info);
+    // The public files' patterns go in as a table and one loop, not a
+    // chain of calls: a `public/` folder may hold thousands of files.
+    let public_table = regs.iter().filter(|r| r.public).map(|r| {
         let pattern = &r.pattern;
-        match r.target {
-            Target::Route(i) => {
-                let var = format_ident!("route_{}", i);
-                if last_use[i] == Some(n) {
-                    quote!(.route(#pattern, #var))
-                } else {
-                    quote!(.route(#pattern, #var.clone()))
-                }
-            }
-            Target::RedirectStrip => quote!(.route(#pattern, rt::redirect_without_slash())),
-            Target::RedirectAdd => quote!(.route(#pattern, rt::redirect_with_slash())),
-        }
+        let target = match r.target {
+            Target::Public(i) => quote!(rt::PublicRoute::File(#i)),
+            Target::RedirectStrip => quote!(rt::PublicRoute::RedirectStrip),
+            Target::RedirectAdd => quote!(rt::PublicRoute::RedirectAdd),
+            Target::Route(_) => unreachable!("routes are not registered as public"),
+        };
+        quote!((#pattern, #target))
     });
-    let doc =
-        format!(" The {count} route(s) approute found under the app folder, as an axum `Router`.");
+    let serve_public = wrap(
+        quote!(rt::public_file(file)),
+        &tree.public_middleware,
+        tree,
+        &mw_modules,
+    );
+    let router = if public.is_empty() {
+        quote!(rt::Router::new())
+    } else {
+        quote! {
+            rt::public_routes(
+                rt::Router::new(),
+                &[#(#public_table),*],
+                PUBLIC_FILES,
+                |file: &'static ::approute::PublicFile| -> rt::MethodRouter<#state> {
+                    rt::any(#serve_public)
+                },
+            )
+        }
+    };
+    let calls = regs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.public)
+        .map(|(n, r)| {
+            let pattern = &r.pattern;
+            match r.target {
+                Target::Route(i) => {
+                    let var = format_ident!("route_{}", i);
+                    if last_use(r.target) == Some(n) {
+                        quote!(.route(#pattern, #var))
+                    } else {
+                        quote!(.route(#pattern, #var.clone()))
+                    }
+                }
+                Target::RedirectStrip => quote!(.route(#pattern, rt::redirect_without_slash())),
+                Target::RedirectAdd => quote!(.route(#pattern, rt::redirect_with_slash())),
+                Target::Public(_) => unreachable!("public files are registered by the loop"),
+            }
+        });
+    let doc = format!(
+        " The {count} route(s) approute found under the app folder and the {} public file(s), as an axum `Router`.",
+        public.len()
+    );
 
     Ok(quote! {
         #[doc = #doc]
@@ -138,12 +187,18 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
             #[allow(dead_code)]
             pub static ROUTES: &[::approute::RouteInfo] = &[#(#infos),*];
 
-            /// The router serving every route file under the app folder.
+            /// Every file served from the public folder, sorted by path.
+            #[allow(dead_code)]
+            pub static PUBLIC_FILES: &[::approute::PublicFile] = &[#(#public_infos),*];
+
+            /// The router serving every route file under the app folder and
+            /// every file in the public folder.
             pub fn router() -> ::approute::__private::Router<#state> {
                 use ::approute::__private as rt;
                 #(#checks)*
                 #(#method_routers)*
-                rt::Router::new() #(#calls)*
+                #(#shadowed)*
+                #router #(#calls)*
             }
         }
     })
@@ -206,6 +261,23 @@ fn route_info(route: &Route) -> TokenStream {
     let config = route_config(&route.config);
     quote! {
         ::approute::RouteInfo::__new(#pattern, #file, &[#(#methods),*], &[#(#segments),*], #allow, #config)
+    }
+}
+
+fn public_info(file: &crate::public::PublicFile) -> TokenStream {
+    let url = file.url();
+    let shown = &file.display_path;
+    let path = file.abs_path.to_string_lossy().into_owned();
+    let content_type = file.content_type;
+    let etag = &file.etag;
+    let last_modified = match (file.last_modified(), file.modified) {
+        (Some(date), Some(seconds)) => {
+            quote!(::core::option::Option::Some((#date, #seconds)))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::approute::PublicFile::__new(#url, #shown, ::core::include_bytes!(#path), #content_type, #etag, #last_modified)
     }
 }
 

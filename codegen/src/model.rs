@@ -157,6 +157,12 @@ pub struct Middleware {
 pub struct RouteTree {
     pub routes: Vec<Route>,
     pub middleware: Vec<Middleware>,
+    /// The files under `public/`, sorted by path.
+    pub public: Vec<crate::public::PublicFile>,
+    /// Indices into [`RouteTree::middleware`] wrapping the public files:
+    /// `app/middleware.rs` only, as Next.js runs its one `middleware.ts`
+    /// for public files too.
+    pub public_middleware: Vec<usize>,
 }
 
 impl Route {

@@ -7,16 +7,23 @@
 //!   patterns under `{id}` that catch whatever the dynamic routes leave, so
 //!   matchit's static > param > catch-all backtracking gives Next.js's answer.
 //! - the trailing-slash variants, which redirect or serve per [`TrailingSlash`].
+//! - the files under `public/`, registered before every route: Next.js
+//!   looks in `public/` before it routes, so a file beats a route at the
+//!   same URL (a route's identical pattern is dropped), and its static
+//!   pattern beats `{param}` and `{*rest}` in matchit as well.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Route, Segment, TrailingSlash};
+use crate::public::{PublicFile, WELL_KNOWN};
 
 /// What a registered pattern leads to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// The route at this index in the routes list.
     Route(usize),
+    /// The public file at this index in the public files list.
+    Public(usize),
     /// 308 to the same path without its trailing slash.
     RedirectStrip,
     /// 308 to the same path with a trailing slash.
@@ -27,6 +34,8 @@ pub enum Target {
 pub struct Registration {
     pub pattern: String,
     pub target: Target,
+    /// Registered for a public file (to serve it, or its slash redirect).
+    pub public: bool,
 }
 
 #[derive(Default)]
@@ -145,18 +154,42 @@ fn fill(node: &Node, prefix: &str, name: &str, route: usize, out: &mut Vec<(Stri
     }
 }
 
-/// Every pattern to register, served routes first, then the trailing-slash
-/// variants that do not collide with them.
-pub fn registrations(routes: &[Route], slash: TrailingSlash) -> Vec<Registration> {
+/// Every pattern to register: the public files with their trailing-slash
+/// variants first (they win every clash, as in Next.js), then the served
+/// routes, then the routes' trailing-slash variants that do not collide.
+pub fn registrations(
+    routes: &[Route],
+    public: &[PublicFile],
+    slash: TrailingSlash,
+) -> Vec<Registration> {
     let mut serving = Vec::new();
     serve(&build_trie(routes), "", &mut serving);
 
     let mut out: Vec<Registration> = Vec::new();
     let mut taken = BTreeSet::new();
-    let mut push = |out: &mut Vec<Registration>, pattern: String, target| {
+    let mut push_from = |out: &mut Vec<Registration>, pattern: String, target, public| {
         if taken.insert(pattern.clone()) {
-            out.push(Registration { pattern, target });
+            out.push(Registration {
+                pattern,
+                target,
+                public,
+            });
         }
+    };
+    for (i, file) in public.iter().enumerate() {
+        let pattern = file.pattern();
+        let with_slash = format!("{pattern}/");
+        let target = Target::Public(i);
+        let (served, other) = match public_slash(file, slash) {
+            PublicSlash::Strip => (pattern, (with_slash, Target::RedirectStrip)),
+            PublicSlash::Add => (with_slash, (pattern, Target::RedirectAdd)),
+            PublicSlash::Both => (pattern, (with_slash, target)),
+        };
+        push_from(&mut out, served, target, true);
+        push_from(&mut out, other.0, other.1, true);
+    }
+    let mut push = |out: &mut Vec<Registration>, pattern: String, target| {
+        push_from(out, pattern, target, false)
     };
     let mut variants = Vec::new();
     for (pattern, route) in serving {
@@ -202,6 +235,47 @@ pub fn registrations(routes: &[Route], slash: TrailingSlash) -> Vec<Registration
     out
 }
 
+/// How a public file's URL treats a trailing slash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PublicSlash {
+    /// Served without the slash; with it, 308 to without.
+    Strip,
+    /// Served with the slash; without it, 308 to with.
+    Add,
+    /// Served both ways.
+    Both,
+}
+
+/// Next.js 14.2.35's rules, measured: by default every `/path/` is a 308 to
+/// `/path` (`/logo.png/` too). With `trailingSlash: true` it has two
+/// redirects, neither for `.well-known/`: a name ending in `.ext` (`\.\w+`)
+/// loses the slash, a name without a dot gains one, and any other name
+/// (`a.b-c`) is served with and without (its file system lookup ignores a
+/// trailing slash).
+fn public_slash(file: &PublicFile, slash: TrailingSlash) -> PublicSlash {
+    match slash {
+        TrailingSlash::Redirect => PublicSlash::Strip,
+        TrailingSlash::Both => PublicSlash::Both,
+        TrailingSlash::Add => {
+            let name = file.segments.last().map_or("", String::as_str);
+            let has_extension = name.rsplit_once('.').is_some_and(|(stem, ext)| {
+                !stem.is_empty()
+                    && !ext.is_empty()
+                    && ext.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if file.segments.first().is_some_and(|s| s == WELL_KNOWN) {
+                PublicSlash::Both
+            } else if has_extension {
+                PublicSlash::Strip
+            } else if !name.contains('.') {
+                PublicSlash::Add
+            } else {
+                PublicSlash::Both
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,23 +284,47 @@ mod tests {
     /// Registers like axum would and answers which route id a path reaches.
     struct Matcher {
         routes: Vec<Route>,
+        public: Vec<PublicFile>,
         router: matchit::Router<Target>,
+    }
+
+    /// A public file at `path` below `public/`, for pattern tests.
+    fn public_file(path: &str) -> PublicFile {
+        PublicFile {
+            display_path: format!("public/{path}"),
+            abs_path: format!("/public/{path}").into(),
+            segments: path.split('/').map(String::from).collect(),
+            content_type: "text/plain",
+            etag: "\"0\"".into(),
+            modified: None,
+            len: 0,
+        }
     }
 
     impl Matcher {
         fn new(paths: &[&str], slash: TrailingSlash) -> Matcher {
+            Matcher::with_public(paths, &[], slash)
+        }
+
+        fn with_public(paths: &[&str], public: &[&str], slash: TrailingSlash) -> Matcher {
             let routes = build_routes(paths);
+            let public: Vec<PublicFile> = public.iter().map(|p| public_file(p)).collect();
             let mut router = matchit::Router::new();
-            for r in registrations(&routes, slash) {
+            for r in registrations(&routes, &public, slash) {
                 router
                     .insert(r.pattern.clone(), r.target)
                     .unwrap_or_else(|e| panic!("matchit refused {}: {e}", r.pattern));
             }
-            Matcher { routes, router }
+            Matcher {
+                routes,
+                public,
+                router,
+            }
         }
 
         fn at(&self, path: &str) -> String {
             match self.router.at(path).map(|m| *m.value) {
+                Ok(Target::Public(i)) => self.public[i].display_path.clone(),
                 Ok(Target::Route(i)) => self.routes[i].pattern(),
                 Ok(Target::RedirectStrip) => "308 strip".into(),
                 Ok(Target::RedirectAdd) => "308 add".into(),
@@ -238,7 +336,7 @@ mod tests {
     #[test]
     fn plain_tree_patterns() {
         let routes = build_routes(&["", "api/[id]", "docs/[[...slug]]", "files/[...path]"]);
-        let got: Vec<_> = registrations(&routes, TrailingSlash::Redirect)
+        let got: Vec<_> = registrations(&routes, &[], TrailingSlash::Redirect)
             .into_iter()
             .map(|r| format!("{} {:?}", r.pattern, r.target))
             .collect();
@@ -339,5 +437,91 @@ mod tests {
         assert_eq!(m.at("/a"), "/a");
         assert_eq!(m.at("/a/"), "/a");
         assert_eq!(m.at("/b/1/"), "/b/[id]");
+    }
+
+    #[test]
+    fn public_files_beat_routes_at_the_same_url_as_in_nextjs() {
+        let routes = [
+            "data.json",
+            "dyn/[x]",
+            "cat/[...rest]",
+            "docs/[[...slug]]",
+            "w/[id]",
+            "w/[...rest]",
+        ];
+        let public = [
+            "data.json",
+            "dyn/file.txt",
+            "cat/file.txt",
+            "docs",
+            "w/a/b.txt",
+            "img/a b.txt",
+        ];
+        let m = Matcher::with_public(&routes, &public, TrailingSlash::Redirect);
+        let cases = [
+            ("/data.json", "public/data.json"),
+            ("/data.json/", "308 strip"),
+            ("/dyn/file.txt", "public/dyn/file.txt"),
+            ("/dyn/other", "/dyn/[x]"),
+            ("/cat/file.txt", "public/cat/file.txt"),
+            ("/cat/a/b", "/cat/[...rest]"),
+            ("/docs", "public/docs"),
+            ("/docs/a", "/docs/[[...slug]]"),
+            ("/w/a/b.txt", "public/w/a/b.txt"),
+            ("/w/a", "/w/[id]"),
+            ("/w/a/c", "/w/[...rest]"),
+            ("/w/a/b.txt/c", "/w/[...rest]"),
+            ("/img/a%20b.txt", "public/img/a b.txt"),
+            ("/img/a b.txt", "404"),
+            ("/img/a%20b.txt/", "308 strip"),
+            ("/img/../data.json", "404"),
+            ("/img/%2e%2e/data.json", "404"),
+            ("/%2e%2e/Cargo.toml", "404"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(m.at(path), want, "{path}");
+        }
+        // the route at /data.json is shadowed: it has no pattern left
+        let regs = registrations(
+            &build_routes(&routes),
+            &public.map(public_file),
+            TrailingSlash::Redirect,
+        );
+        assert!(
+            !regs.iter().any(|r| r.target == Target::Route(0)),
+            "{regs:?}"
+        );
+    }
+
+    #[test]
+    fn public_trailing_slashes_follow_nextjs() {
+        let public = [
+            "logo.png",
+            "api/noext",
+            "odd.b-c",
+            ".well-known/acme-challenge/tok",
+            ".well-known/security.txt",
+        ];
+        let m = Matcher::with_public(&["api/route"], &public, TrailingSlash::Redirect);
+        assert_eq!(m.at("/logo.png"), "public/logo.png");
+        assert_eq!(m.at("/logo.png/"), "308 strip");
+        assert_eq!(m.at("/api/noext/"), "308 strip");
+        assert_eq!(m.at("/.well-known/security.txt/"), "308 strip");
+
+        let m = Matcher::with_public(&["api/route"], &public, TrailingSlash::Add);
+        assert_eq!(m.at("/logo.png"), "public/logo.png");
+        assert_eq!(m.at("/logo.png/"), "308 strip");
+        assert_eq!(m.at("/api/noext"), "308 add");
+        assert_eq!(m.at("/api/noext/"), "public/api/noext");
+        assert_eq!(m.at("/odd.b-c"), "public/odd.b-c");
+        assert_eq!(m.at("/odd.b-c/"), "public/odd.b-c");
+        let tok = "public/.well-known/acme-challenge/tok";
+        assert_eq!(m.at("/.well-known/acme-challenge/tok"), tok);
+        assert_eq!(m.at("/.well-known/acme-challenge/tok/"), tok);
+        assert_eq!(m.at("/api/route"), "308 add");
+
+        let m = Matcher::with_public(&[], &public, TrailingSlash::Both);
+        assert_eq!(m.at("/logo.png"), "public/logo.png");
+        assert_eq!(m.at("/logo.png/"), "public/logo.png");
     }
 }

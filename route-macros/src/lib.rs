@@ -22,6 +22,7 @@ pub fn app(input: TokenStream) -> TokenStream {
     let mut options = Options::new(crate_dir);
     options.dir = args.dir.unwrap_or(options.dir);
     options.pages_dir = args.pages.unwrap_or(options.pages_dir);
+    options.public_dir = args.public.unwrap_or(options.public_dir);
     options.emit.state = args.state;
     options.emit.trailing_slash = args.trailing_slash;
     options.emit.module = args.module;
@@ -76,6 +77,7 @@ fn errors(problems: &[approute_codegen::Diagnostic], emit: &EmitOptions) -> Toke
         pub mod #module {
             #glob
             pub static ROUTES: &[::approute::RouteInfo] = &[];
+            pub static PUBLIC_FILES: &[::approute::PublicFile] = &[];
             pub fn router() -> ::approute::__private::Router<#state> {
                 ::approute::__private::Router::new()
             }
@@ -88,6 +90,7 @@ fn errors(problems: &[approute_codegen::Diagnostic], emit: &EmitOptions) -> Toke
 struct Args {
     dir: Option<String>,
     pages: Option<String>,
+    public: Option<String>,
     state: Option<String>,
     trailing_slash: TrailingSlash,
     module: Option<String>,
@@ -101,6 +104,7 @@ impl Parse for Args {
             match key.to_string().as_str() {
                 "dir" => args.dir = Some(syn::parse2::<LitStr>(value)?.value()),
                 "pages" => args.pages = Some(syn::parse2::<LitStr>(value)?.value()),
+                "public" => args.public = Some(syn::parse2::<LitStr>(value)?.value()),
                 "state" => {
                     let ty = syn::parse2::<syn::Type>(value)?;
                     args.state = Some(ty.to_token_stream().to_string());
@@ -123,7 +127,7 @@ impl Parse for Args {
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
-                        "unknown argument; expected `dir = \"app\"`, `pages = \"pages\"`, `state = Type`, `trailing_slash = redirect|add|both` or `module = name`",
+                        "unknown argument; expected `dir = \"app\"`, `pages = \"pages\"`, `public = \"public\"`, `state = Type`, `trailing_slash = redirect|add|both` or `module = name`",
                     ))
                 }
             }

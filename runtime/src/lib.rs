@@ -14,6 +14,7 @@
 
 pub mod middleware;
 mod params;
+mod public;
 mod route;
 mod route_info;
 #[cfg(feature = "serve")]
@@ -21,6 +22,7 @@ pub mod serve;
 
 pub use approute_macros::app;
 pub use params::{ParamValue, Params};
+pub use public::PublicFile;
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
 #[cfg(feature = "serve")]
 pub use serve::serve;
@@ -33,6 +35,7 @@ pub use axum;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::middleware::{with_layer, with_middleware};
+    pub use crate::public::{public_file, public_routes, PublicRoute};
     pub use crate::route::{
         auto_options, method_not_allowed, redirect_with_slash, redirect_without_slash, route,
         TrailingSlash,

@@ -1,6 +1,7 @@
 //! Fixture apps for the test suite: each `app!` below is one tree, and the
 //! files in `tests/` send requests to them. The rules tree is served in
-//! each trailing-slash mode, so its files are loaded more than once.
+//! each trailing-slash mode, so its files are loaded more than once (the
+//! public tree too).
 #![allow(clippy::duplicate_mod)]
 
 use approute::axum::http::{HeaderName, HeaderValue, Method};
@@ -33,6 +34,17 @@ approute::app!(
 
 approute::app!(dir = "fixtures/mw/app", module = mw, state = Counter);
 approute::app!(dir = "fixtures/limits/app", module = limits);
+approute::app!(
+    dir = "fixtures/public/app",
+    public = "fixtures/public/public",
+    module = public_site
+);
+approute::app!(
+    dir = "fixtures/public/app",
+    public = "fixtures/public/public",
+    module = public_site_add,
+    trailing_slash = add
+);
 
 /// Appends `name` to the request's `x-trail` header: middleware fixtures
 /// record the order they ran in.

@@ -1,4 +1,5 @@
-//! Compile-fail tests: each `ui/<case>/app/` tree is built as a user's crate
+//! Compile-fail tests: each `ui/<case>/` tree (`app/`, and `pages/` and
+//! `public/` when the case has them) is built as a user's crate
 //! and cargo's stderr must match `ui/<case>/expected.stderr`, so what users
 //! read when their tree is wrong is reviewed like code.
 //!
@@ -41,6 +42,7 @@ ui_cases! {
     not_a_handler => "not-a-handler",
     config_constants => "config-constants",
     middleware_mistakes => "middleware-mistakes",
+    public_page_conflict => "public-page-conflict",
 }
 
 fn ui_dir() -> PathBuf {
@@ -50,7 +52,11 @@ fn ui_dir() -> PathBuf {
 fn check(case: &str) {
     let case_dir = ui_dir().join(case);
     let app = Scratch::new(&format!("ui-{case}"), &[("src/main.rs", MAIN)]);
-    app.copy_tree(&case_dir.join("app"), "app");
+    for folder in ["app", "pages", "public"] {
+        if case_dir.join(folder).is_dir() {
+            app.copy_tree(&case_dir.join(folder), folder);
+        }
+    }
     let out = app.build();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
