@@ -131,3 +131,16 @@ async fn no_middleware_on_unknown_paths() {
     assert_eq!(call(&router, "GET", "/api/nope").await.status, 404);
     assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn middleware_over_a_real_socket() {
+    let (router, _) = router();
+    let addr = support::serve(router).await;
+    let ordered = support::raw(addr, "GET", "/api/public").await;
+    assert_eq!((ordered.status, ordered.text().as_str()), (200, "root,api"));
+    let denied = support::raw(addr, "GET", "/api/stats").await;
+    assert_eq!(denied.status, 401, "short-circuit");
+    let preflight = support::raw(addr, "OPTIONS", "/api/cors").await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+}
