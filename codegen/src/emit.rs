@@ -79,15 +79,25 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
             let check = format_ident!("is_handler_{}", i);
             checks.push(handler_check(&check, &route.file.display_path, &state));
             let wrap = |handler: TokenStream| wrap(handler, &route.middleware, tree, &mw_modules);
+            // The cache sits inside the middleware, which so run for cached
+            // answers too (as Next.js runs middleware.ts before its cache).
+            let cached = |handler: TokenStream| match route.config.revalidate {
+                Some(_) => quote!(rt::with_layer(rt::cache_layer(&ROUTES[#i]), #handler)),
+                None => handler,
+            };
             let methods = if route.any_method {
                 let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
-                let handler = wrap(quote!(#check(#module::#handler)));
+                let handler = wrap(cached(quote!(#check(#module::#handler))));
                 quote!(rt::any(#handler))
             } else {
                 let calls = route.exports.iter().map(|e| {
                     let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
                     let handler = format_ident!("{}", e.method.as_str());
-                    let handler = wrap(quote!(#check(#module::#handler)));
+                    let mut handler = quote!(#check(#module::#handler));
+                    if e.method == Method::Get {
+                        handler = cached(handler);
+                    }
+                    let handler = wrap(handler);
                     quote!(.#method(#handler))
                 });
                 let options = (!route.methods().contains(&Method::Options)).then(|| {

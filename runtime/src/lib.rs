@@ -12,6 +12,7 @@
 //! Folder names follow Next.js 14: `[id]`, `[...slug]`, `[[...slug]]`,
 //! `(group)`, `_private`, `%5Fname`. See the README for the whole guide.
 
+pub mod cache;
 pub mod middleware;
 mod params;
 mod public;
@@ -34,6 +35,7 @@ pub use axum;
 /// Used by the code `app!` generates; not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cache::cache_layer;
     pub use crate::middleware::{with_layer, with_middleware};
     pub use crate::public::{public_file, public_routes, PublicRoute};
     pub use crate::route::{

@@ -35,6 +35,11 @@ approute::app!(
 approute::app!(dir = "fixtures/mw/app", module = mw, state = Counter);
 approute::app!(dir = "fixtures/limits/app", module = limits);
 approute::app!(
+    dir = "fixtures/cache/app",
+    module = cache_app,
+    state = Counter
+);
+approute::app!(
     dir = "fixtures/public/app",
     public = "fixtures/public/public",
     module = public_site
@@ -68,7 +73,18 @@ pub fn trail_of(headers: &approute::axum::http::HeaderMap) -> String {
         .to_string()
 }
 
-/// State for the `stateful` fixture.
+/// Sleeps as long as the request's `x-sleep-ms` header asks: cache fixtures
+/// use it to make a handler run slow.
+pub async fn sleep_as_asked(headers: &approute::axum::http::HeaderMap) {
+    let ms = headers
+        .get("x-sleep-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
+/// State for the `stateful` and `cache` fixtures: counts handler runs.
 #[derive(Clone, Default)]
 pub struct Counter(pub std::sync::Arc<std::sync::atomic::AtomicU64>);
 

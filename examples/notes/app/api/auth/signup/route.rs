@@ -1,0 +1,57 @@
+//! `POST /api/auth/signup` with `{"email": "...", "password": "..."}`:
+//! creates the account (password hashed with argon2id), signs it in with a
+//! session cookie, and answers `201` with the user. `422` for an email that
+//! is not one or a password under 8 characters, `409` if the email is taken.
+
+use approute::axum::extract::State;
+use approute::axum::http::{header, HeaderMap, StatusCode};
+use approute::axum::response::IntoResponse;
+use approute::axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, Credentials};
+use crate::error::{ApiError, JsonBody};
+use crate::util::now_millis;
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub struct SignUp {
+    email: String,
+    password: String,
+}
+
+pub async fn POST(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<SignUp>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Credentials { email, password } = Credentials::check(&form.email, form.password)?;
+    let hash = auth::hash_password(&state.config, password).await?;
+    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(&email)
+    .bind(&hash)
+    .bind(now_millis())
+    .fetch_one(&state.db.pool)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(ApiError::conflict(
+                "an account with that email exists; sign in instead",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let token = auth::create_session(&state.db, &state.config, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::SET_COOKIE,
+            auth::session_cookie(&token, &state.config, &headers),
+        )],
+        Json(json!({ "user": { "id": id, "email": email } })),
+    ))
+}

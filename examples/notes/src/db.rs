@@ -1,0 +1,221 @@
+//! The database: one `sqlx::AnyPool` that is SQLite or PostgreSQL depending
+//! on the URL, and the migrations that run at start-up.
+//!
+//! The SQL is written once for both: `$1` placeholders (SQLite accepts
+//! them too), integers for booleans and times (milliseconds since the
+//! epoch), `RETURNING`, and `LOWER(..) LIKE` for case-insensitive search.
+//! Only the table definitions differ, by two words, substituted below.
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{AssertSqlSafe, Executor};
+
+/// Which database the URL named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool and the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// `notes.db` -> `sqlite://notes.db?mode=rwc` (created if missing);
+/// `postgres://...` and `sqlite:...?mode=...` as they are.
+pub fn normalize_url(url: &str) -> (String, Backend) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return (url.to_string(), Backend::Postgres);
+    }
+    let url = match url.strip_prefix("sqlite:") {
+        Some(rest) => format!("sqlite:{rest}"),
+        None => format!("sqlite://{url}"),
+    };
+    let url = if url.contains("mode=") || url.contains(":memory:") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    (url, Backend::Sqlite)
+}
+
+impl Db {
+    /// Opens a pool on `url` (see [`normalize_url`]).
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalize_url(url);
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // SQLite has one writer at a time; a few readers beside it.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 10,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let options = match backend {
+            // Per connection: wait for the writer rather than fail with
+            // SQLITE_BUSY, and keep WAL's durability cheap.
+            Backend::Sqlite => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options.connect(&url).await?;
+        if backend == Backend::Sqlite {
+            // Readers and the writer stop blocking one another. Persistent
+            // for the file, so set once here rather than per connection.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        Ok(Db { pool, backend })
+    }
+
+    /// Runs the migrations not yet applied, in order, in one transaction
+    /// (PostgreSQL: under an advisory lock, so several instances starting
+    /// at once apply them once).
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(7262115)").await?;
+        }
+        tx.execute(AssertSqlSafe(self.ddl(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version {int} PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at {int} NOT NULL
+            )",
+        )))
+        .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
+        for (version, name, sql) in MIGRATIONS {
+            if applied.contains(version) {
+                continue;
+            }
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                tx.execute(AssertSqlSafe(self.ddl(statement))).await?;
+            }
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(version)
+            .bind(*name)
+            .bind(crate::util::now_millis())
+            .execute(&mut *tx)
+            .await?;
+            tracing::info!("applied migration {version} {name}");
+        }
+        tx.commit().await
+    }
+
+    /// `sql` with `{id}` and `{int}` spelled for this backend.
+    fn ddl(&self, sql: &str) -> String {
+        let (id, int) = match self.backend {
+            Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),
+            Backend::Postgres => (
+                "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+                "BIGINT",
+            ),
+        };
+        sql.replace("{id}", id).replace("{int}", int)
+    }
+
+    /// `SELECT 1`: is the database there?
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+}
+
+/// Version, name, statements (`;`-separated; `{id}` is an auto-increment
+/// primary key, `{int}` a 64-bit integer). Append only.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "users and sessions",
+        "CREATE TABLE users (
+            id {id},
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created_at {int} NOT NULL
+        );
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id {int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at {int} NOT NULL,
+            expires_at {int} NOT NULL
+        );
+        CREATE INDEX sessions_user ON sessions (user_id)",
+    ),
+    (
+        2,
+        "notes",
+        "CREATE TABLE notes (
+            id {id},
+            user_id {int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            public {int} NOT NULL DEFAULT 0,
+            version {int} NOT NULL DEFAULT 1,
+            created_at {int} NOT NULL,
+            updated_at {int} NOT NULL
+        );
+        CREATE INDEX notes_user ON notes (user_id, id);
+        CREATE INDEX notes_public ON notes (public, id)",
+    ),
+    (
+        3,
+        "webhook events",
+        "CREATE TABLE webhook_events (
+            provider TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            signature TEXT NOT NULL UNIQUE,
+            event_type TEXT NOT NULL,
+            received_at {int} NOT NULL,
+            PRIMARY KEY (provider, event_id)
+        )",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            normalize_url("notes.db"),
+            ("sqlite://notes.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalize_url("/tmp/x.db"),
+            ("sqlite:///tmp/x.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalize_url("sqlite://a.db?mode=ro"),
+            ("sqlite://a.db?mode=ro".into(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalize_url("postgres://u@h/db"),
+            ("postgres://u@h/db".into(), Backend::Postgres)
+        );
+    }
+}
