@@ -74,14 +74,7 @@ impl Options {
 /// Runs the whole pipeline and returns the generated module as formatted
 /// Rust source, or every problem found, sorted.
 pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
-    let tree = load(options)?;
-    let tokens = emit::emit(&tree, &options.emit).map_err(|e| {
-        vec![Diagnostic::new(
-            format!("approute: {e}"),
-            "pass a type, e.g. `approute::app!(state = AppState)`",
-        )]
-    })?;
-    let file: syn::File = syn::parse2(tokens).map_err(|e| {
+    let file: syn::File = syn::parse2(generate_tokens(options)?).map_err(|e| {
         vec![Diagnostic::new(
             format!("approute: internal error, generated code does not parse: {e}"),
             "please report this as a bug",
@@ -92,6 +85,19 @@ pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
         options.dir,
         prettyplease::unparse(&file)
     ))
+}
+
+/// The same code as [`generate`], unformatted: what the macro hands rustc.
+/// Formatting (a re-parse and prettyplease) costs more than the rest of the
+/// pipeline together and rustc does not need it.
+pub fn generate_tokens(options: &Options) -> Result<proc_macro2::TokenStream, Vec<Diagnostic>> {
+    let tree = load(options)?;
+    emit::emit(&tree, &options.emit).map_err(|e| {
+        vec![Diagnostic::new(
+            format!("approute: {e}"),
+            "pass a type, e.g. `approute::app!(state = AppState)`",
+        )]
+    })
 }
 
 /// Scans, segments, parses and checks the `app/` and `pages/` trees, and
@@ -475,6 +481,15 @@ mod tests {
             .iter()
             .any(|m| m.contains("malformed folder name `[z`")));
         assert!(text.iter().any(|m| m.contains("wraps no route")));
+    }
+
+    #[test]
+    fn unformatted_tokens_are_the_formatted_code() {
+        let (dir, _) = load_tree(&[("app/a/[id]/route.rs", GET), ("app/middleware.rs", MW)]);
+        let options = Options::new(dir.path());
+        let tokens = generate_tokens(&options).unwrap();
+        let formatted = prettyplease::unparse(&syn::parse2(tokens).unwrap());
+        assert!(generate(&options).unwrap().ends_with(&formatted));
     }
 
     #[test]
