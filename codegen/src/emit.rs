@@ -110,10 +110,10 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
                     let handler = wrap(quote!(rt::method_not_allowed(&ROUTES[#i])));
                     quote!(.fallback(#handler))
                 };
-                quote!(rt::MethodRouter::new() #(#calls)* #options #fallback)
+                quote!(rt::MethodRouter::<#state>::new() #(#calls)* #options #fallback)
             };
             quote! {
-                let #var = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
+                let #var: rt::MethodRouter<#state> = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
             }
         })
         .collect::<Vec<_>>();
@@ -149,11 +149,11 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
         &mw_modules,
     );
     let router = if public.is_empty() {
-        quote!(rt::Router::new())
+        quote!(rt::Router::<#state>::new())
     } else {
         quote! {
             rt::public_routes(
-                rt::Router::new(),
+                rt::Router::<#state>::new(),
                 &[#(#public_table),*],
                 PUBLIC_FILES,
                 |file: &'static ::approute::PublicFile| -> rt::MethodRouter<#state> {
@@ -177,8 +177,12 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
                         quote!(.route(#pattern, #var.clone()))
                     }
                 }
-                Target::RedirectStrip => quote!(.route(#pattern, rt::redirect_without_slash())),
-                Target::RedirectAdd => quote!(.route(#pattern, rt::redirect_with_slash())),
+                Target::RedirectStrip => {
+                    quote!(.route(#pattern, rt::redirect_without_slash::<#state>()))
+                }
+                Target::RedirectAdd => {
+                    quote!(.route(#pattern, rt::redirect_with_slash::<#state>()))
+                }
                 Target::Public(_) => unreachable!("public files are registered by the loop"),
             }
         });
