@@ -1,0 +1,64 @@
+//! `codegen-bench CRATE_DIR REPS [DIR]`: runs the codegen pipeline that
+//! `approute::app!` runs inside rustc on `CRATE_DIR/DIR` (`app`), REPS times, and
+//! prints one JSON line: the route count, the generated size, and each run's
+//! times in microseconds for `load` (scan, segment, parse, check) and the
+//! whole `generate`, and then for generate's stages one by one: `emit`
+//! (quote), `reparse` (syn::parse2 of the emitted tokens), `unparse`
+//! (prettyplease), and `to_string` (`TokenStream::to_string`, what a macro
+//! that skips formatting would do instead of the last two).
+//! With CODEGEN_BENCH_DUMP=path it also writes the generated module there.
+
+use std::time::Instant;
+
+fn micros(t: Instant) -> u128 {
+    t.elapsed().as_micros()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().expect("usage: codegen-bench CRATE_DIR REPS");
+    let reps: usize = args.next().map_or(5, |r| r.parse().expect("REPS"));
+    let mut options = approute_codegen::Options::new(&dir);
+    if let Some(routes_dir) = args.next() {
+        options.dir = routes_dir;
+    }
+    let routes = approute_codegen::load(&options)
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .routes
+        .len();
+    let (mut load, mut generate, mut emit, mut reparse, mut unparse, mut to_string) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut bytes = 0;
+    for _ in 0..reps {
+        let t = Instant::now();
+        let code = approute_codegen::generate(&options).unwrap();
+        generate.push(micros(t));
+        bytes = code.len();
+        if let Some(path) = std::env::var_os("CODEGEN_BENCH_DUMP") {
+            std::fs::write(path, &code).unwrap();
+        }
+
+        let t = Instant::now();
+        let tree = approute_codegen::load(&options).unwrap();
+        load.push(micros(t));
+        let t = Instant::now();
+        let tokens = approute_codegen::emit::emit(&tree, &options.emit).unwrap();
+        emit.push(micros(t));
+        let t = Instant::now();
+        let text = tokens.to_string();
+        to_string.push(micros(t));
+        std::hint::black_box(text);
+        let t = Instant::now();
+        let file: syn::File = syn::parse2(tokens).unwrap();
+        reparse.push(micros(t));
+        let t = Instant::now();
+        let pretty = prettyplease::unparse(&file);
+        drop(file);
+        unparse.push(micros(t));
+        std::hint::black_box(pretty);
+    }
+    println!(
+        "{{\"routes\": {routes}, \"generated_bytes\": {bytes}, \"load_us\": {load:?}, \"generate_us\": {generate:?}, \
+         \"emit_us\": {emit:?}, \"reparse_us\": {reparse:?}, \"unparse_us\": {unparse:?}, \"to_string_us\": {to_string:?}}}"
+    );
+}
