@@ -42,6 +42,7 @@ ui_cases! {
     not_a_handler => "not-a-handler",
     config_constants => "config-constants",
     middleware_mistakes => "middleware-mistakes",
+    pages_conflicts => "pages-conflicts",
     public_page_conflict => "public-page-conflict",
 }
 

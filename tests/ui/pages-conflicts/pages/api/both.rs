@@ -1,0 +1,7 @@
+pub async fn handler() -> &'static str {
+    "any"
+}
+
+pub async fn GET() -> &'static str {
+    "get"
+}
