@@ -42,6 +42,7 @@ import gen  # noqa: E402
 
 ARGS = None
 LOAD_LOG = []
+START = {}
 
 
 # ---------------------------------------------------------------- machine
@@ -110,6 +111,18 @@ def wait_quiet(phase):
           + (" (UNDER LOAD)" if entry["under_load"] else ""), flush=True)
 
 
+def quiet_moment(limit=0.25, max_wait=90):
+    """Waits until other processes took less than `limit` of the CPU in the
+    last half second (others' builds come and go in bursts); returns their
+    share then and how long it waited."""
+    start = time.time()
+    other = busy(0.5)
+    while not ARGS.smoke and other > limit and time.time() - start < max_wait:
+        time.sleep(2)
+        other = busy(0.5)
+    return other, round(time.time() - start, 1)
+
+
 def save(name, data, table):
     os.makedirs(RESULTS, exist_ok=True)
     if ARGS.smoke:
@@ -118,7 +131,8 @@ def save(name, data, table):
         os.makedirs(path, exist_ok=True)
     else:
         path = RESULTS
-    data = {"machine": machine(), "args": vars(ARGS), "load": LOAD_LOG, **data}
+    data = {"machine": machine(), "machine_at_start": START.get("machine"), "args": vars(ARGS), "load": LOAD_LOG,
+            **data}
     with open(os.path.join(path, f"{name}.json"), "w") as f:
         json.dump(data, f, indent=1)
     head = f"<!-- bench/run.py {name}: {data['machine']['date']}, {data['machine']['cores']} cores, {data['machine']['cpu']} -->\n"
@@ -227,6 +241,22 @@ class Server:
                 time.sleep(0.05)
         raise SystemExit(f"{self.name} did not answer on port {port}")
 
+    def pids(self):
+        children = {}
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                with open(stat) as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+            except (OSError, IndexError):
+                pass
+        out, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(children.get(pid, []))
+        return out
+
     def rss_kib(self):
         """VmRSS of the server and all its descendants, in KiB."""
         children = {}
@@ -273,16 +303,41 @@ def get(port, path, timeout=5):
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(port, path, seconds, connections):
+def proc_cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def wrk(port, path, seconds, connections, server=None):
+    """One wrk run; with `server`, also the share of the machine's CPU that
+    other processes (not wrk, not the server) took during it."""
+    pids = server.pids() if server else []
+    i0, t0 = cpu_times()
+    s0 = proc_cpu_ticks(pids)
+    r0 = os.times()
     argv = (["taskset", "-c", "0"] if PIN else []) + [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    i1, t1 = cpu_times()
+    s1 = proc_cpu_ticks(pids)
+    r1 = os.times()
+    hz = os.sysconf("SC_CLK_TCK")
+    ours = (s1 - s0) + ((r1.children_user + r1.children_system) - (r0.children_user + r0.children_system)) * hz
+    busy_all = (t1 - t0) - (i1 - i0)
+    others = max(0.0, (busy_all - ours) / max(1, t1 - t0))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"wrk {path}: {errors.group(1)} non-2xx answers\n{out}")
-    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99")}
+    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "others_during": round(others, 3)}
 
 
 # ---------------------------------------------------------------- wrk
@@ -348,20 +403,25 @@ def cmd_wrk():
                 for _, p in paths:
                     wrk(port, p, warm, ARGS.connections)
                 for kind, p in paths:
-                    other = busy(0.5)
-                    res = wrk(port, p, seconds, ARGS.connections)
-                    res.update(size=n, server=s.name, round=r + 1, route=kind, path=p, busy_before=other)
+                    other, waited = quiet_moment()
+                    res = wrk(port, p, seconds, ARGS.connections, s)
+                    res.update(size=n, server=s.name, round=r + 1, route=kind, path=p, busy_before=other,
+                               waited_s=waited)
                     samples.append(res)
                     print(f"  {n:>5} {s.name:<6} r{r + 1} {kind:<7} {res['rps']:>10.0f} req/s  "
-                          f"p50 {res['p50_ms']:.3f} ms  p99 {res['p99_ms']:.3f} ms  (others busy {other:.0%})",
+                          f"p50 {res['p50_ms']:.3f} ms  p99 {res['p99_ms']:.3f} ms  (others took {other:.0%} before, "
+                          f"{res['others_during']:.0%} during)",
                           flush=True)
                 rss = s.rss_kib()
                 samples.append({"size": n, "server": s.name, "round": r + 1, "rss_kib": rss})
                 s.stop()
 
+    def clean(x):
+        return x.get("others_during", 0) <= ARGS.max_others
+
     def m(n, server, route, key):
-        return med([x[key] for x in samples if x["size"] == n and x["server"] == server
-                    and x.get("route") == route])
+        xs = [x for x in samples if x["size"] == n and x["server"] == server and x.get("route") == route]
+        return med([x[key] for x in xs if clean(x)] or [x[key] for x in xs])
 
     rows, ratio_rows, rss_rows = [], [], []
     for n in sizes:
@@ -383,6 +443,9 @@ def cmd_wrk():
     fixed = [n for n in sizes if gen_apps[n].startswith("fix")]
     text = "".join(f"At {n} routes `gen` is apps/fix-{n}: the generated module with router() rewritten as proposed "
                    "(the generated one does not finish a release build in 20 min).\n\n" for n in fixed)
+    dropped = [x for x in samples if "rps" in x and not clean(x)]
+    text += (f"{len(dropped)} of {sum('rps' in x for x in samples)} runs left out of the medians: other processes "
+             f"took more than {ARGS.max_others:.0%} of the machine's CPU during them (all are in wrk.json).\n\n")
     text += (f"wrk -t1 -c{ARGS.connections}, {seconds} s per run (after {warm} s warm-up per route), "
             f"{rounds} round(s), servers alternated; " + ("server pinned to CPU 1, wrk to CPU 0; " if PIN else "")
             + f"{'debug' if ARGS.smoke else 'release'} builds. Medians.\n\n")
@@ -431,8 +494,8 @@ def cmd_routing():
     p, h = medians.get("extract_2_params/params"), medians.get("extract_2_params/path_hashmap")
     text = ("At 1,000 routes the approute router is the generated module with router() rewritten as proposed "
             "(bench/tools/fix_experiment.py); the generated one does not finish a release build in 20 min.\n\n")
-    text += (f"criterion, `Router::oneshot` per request on a current-thread tokio runtime; median of {rounds} "
-            "runs' medians, ns per request.\n\n")
+    text += (f"criterion, `Router::oneshot` per request on a current-thread tokio runtime, each router made "
+             f"`with_state(())` first (as `axum::serve` does); median of {rounds} runs' medians, ns per request.\n\n")
     text += table(["route", "routes", "approute ns", "hand axum ns", "ratio"], rows)
     if p and h:
         text += "\n" + table(["extractor (2 params)", "ns", "ratio to Path<HashMap>"],
@@ -483,32 +546,34 @@ def cmd_codegen():
             out = subprocess.run([exe, d, str(reps)], capture_output=True, text=True, check=True).stdout
             r = json.loads(out)
             r["load_ms"] = med(r["load_us"]) / 1000
+            r["macro_ms"] = med(r["macro_us"]) / 1000
             r["generate_ms"] = med(r["generate_us"]) / 1000
             results[f"{label}/{n}"] = r
-            print(f"  {label:<36} {n:>5} files: load {r['load_ms']:.1f} ms, generate {r['generate_ms']:.1f} ms", flush=True)
+            print(f"  {label:<36} {n:>5} files: load {r['load_ms']:.1f} ms, macro {r['macro_ms']:.1f} ms, "
+                  f"formatted {r['generate_ms']:.1f} ms", flush=True)
     rows, fits, stages = [], [], []
     for label, _ in profiles:
         xs = [n for n in sizes]
-        ys = [results[f"{label}/{n}"]["generate_ms"] for n in sizes]
+        ys = [results[f"{label}/{n}"]["macro_ms"] for n in sizes]
         for n in sizes:
             r = results[f"{label}/{n}"]
-            rows.append([label, n, f(r["load_ms"], 1), f(r["generate_ms"] - r["load_ms"], 1), f(r["generate_ms"], 1),
-                         f(r["generate_ms"] / n * 1000, 1), f"{r['generated_bytes'] / 1024:.0f}"])
+            rows.append([label, n, f(r["load_ms"], 1), f(r["macro_ms"] - r["load_ms"], 1), f(r["macro_ms"], 1),
+                         f(r["macro_ms"] / n * 1000, 1), f(r["generate_ms"], 1), f"{r['generated_bytes'] / 1024:.0f}"])
             st = {k: med(r[f"{k}_us"]) / 1000 for k in ("load", "emit", "reparse", "unparse", "to_string")}
             stages.append([label, n] + [f(st[k], 1) for k in ("load", "emit", "reparse", "unparse", "to_string")]
                           + [f(st["load"] + st["emit"] + st["to_string"], 1)])
         if len(sizes) > 2:
             a, b, r2 = fit(xs, ys)
             fits.append([label, f(a, 1), f(b * 1000, 1), f(r2, 4)])
-    text = (f"`approute_codegen::load` and `::generate` on N route files (the tree of bench/gen.py), median of "
-            f"{reps} runs.\n\n")
-    text += table(["build", "files", "load ms", "emit+format ms", "generate ms", "ms per 1,000 files",
-                   "generated KiB"], rows)
+    text = (f"What `approute::app!` runs (`approute_codegen::generate_tokens` and `to_string`) on N route files "
+            f"(the tree of bench/gen.py), median of {reps} runs; `formatted` is `generate` (adds a syn re-parse and "
+            "prettyplease, for people and tests).\n\n")
+    text += table(["build", "files", "load ms", "emit+to_string ms", "macro ms", "macro ms per 1,000 files",
+                   "formatted ms", "formatted KiB"], rows)
     if fits:
         text += "\n" + table(["build", "fit: fixed ms", "fit: ms per 1,000 files", "r²"], fits)
-    text += ("\nThe stages of `generate`, ms: `reparse` (syn::parse2 of the emitted tokens) and `unparse` "
-             "(prettyplease) only format the code, which rustc then lexes again; `to_string` is what handing "
-             "rustc the tokens directly would cost instead.\n\n")
+    text += ("\nThe stages one by one, ms: `reparse` (syn::parse2 of the emitted tokens) and `unparse` "
+             "(prettyplease) only format the code (`generate`); the macro runs load, emit and to_string.\n\n")
     text += table(["build", "files", "load", "emit", "reparse", "unparse", "to_string", "load+emit+to_string"], stages)
     save("codegen", {"results": results}, text)
 
@@ -579,13 +644,17 @@ def cmd_build():
                     # From nothing: every dependency too, in a target dir of its own.
                     scratch = os.path.join(TARGET, "scratch", app)
                     shutil.rmtree(scratch, ignore_errors=True)
+                    quiet_moment()
                     rec["scratch_s"] = cargo(["build", "-p", app], target_dir=scratch)
                     shutil.rmtree(scratch, ignore_errors=True)
                 cargo(["clean", "-p", app])
+                rec["busy"] = [quiet_moment()[0]]
                 rec["clean_s"] = cargo(["build", "-p", app])
                 touch(route_file(app, n))
+                rec["busy"].append(quiet_moment()[0])
                 rec["touch_s"] = cargo(["build", "-p", app])
                 undo = add_route(app, f"added{r}")
+                rec["busy"].append(quiet_moment()[0])
                 rec["add_s"] = cargo(["build", "-p", app])
                 undo()
                 cargo(["build", "-p", app])
@@ -609,14 +678,13 @@ def cmd_build():
 # ---------------------------------------------------------------- edit loop
 
 EDIT_CONFIGS = {
+    # rustc 1.90+ links x86_64 Linux with its own rust-lld by default.
     "default": {},
     "mold": {"link": "-C link-arg=-fuse-ld=mold"},
     "line-tables-only": {"env": {"CARGO_PROFILE_DEV_DEBUG": "line-tables-only"}},
     "debug = 0": {"env": {"CARGO_PROFILE_DEV_DEBUG": "0"}},
-    "macro opt-level 3": {"env": {"CARGO_PROFILE_DEV_BUILD_OVERRIDE_OPT_LEVEL": "3"}},
-    "mold + line-tables-only + macro opt 3": {
-        "link": "-C link-arg=-fuse-ld=mold",
-        "env": {"CARGO_PROFILE_DEV_DEBUG": "line-tables-only", "CARGO_PROFILE_DEV_BUILD_OVERRIDE_OPT_LEVEL": "3"}},
+    "mold + line-tables-only": {"link": "-C link-arg=-fuse-ld=mold",
+                                "env": {"CARGO_PROFILE_DEV_DEBUG": "line-tables-only"}},
 }
 
 
@@ -661,6 +729,7 @@ def cmd_editloop():
                     word = f"new{step}"
                     if os.path.exists(log):
                         os.remove(log)
+                    quiet_moment()
                     t0 = time.perf_counter()
                     if action == "add":
                         undo = add_route(app, word)
@@ -746,6 +815,8 @@ def main():
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
     p.add_argument("--next", action="store_true", help="wrk: add the Next.js 14 app (npm ci, next build)")
     p.add_argument("--max-load", type=float, default=0.7)
+    p.add_argument("--max-others", type=float, default=0.10,
+                   help="wrk: leave out of the medians runs during which other processes took more CPU than this")
     p.add_argument("--max-wait", type=int, default=150)
     ARGS = p.parse_args()
     steps = ["codegen", "build", "editloop", "routing", "wrk"] if ARGS.what == "all" else [ARGS.what]
@@ -753,6 +824,7 @@ def main():
         ARGS.next = True
     for step in steps:
         LOAD_LOG.clear()
+        START["machine"] = machine()
         t = time.time()
         print(f"== {step}{' (smoke)' if ARGS.smoke else ''}", flush=True)
         globals()[f"cmd_{step}"]()

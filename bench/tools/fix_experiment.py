@@ -27,13 +27,14 @@ BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def rewrite(code):
     lines = code.split("\n")
-    start = next(i for i, l in enumerate(lines) if re.match(r"\s+let route_\d+ = ", l))
-    chain = next(i for i, l in enumerate(lines) if l.strip() == "rt::Router::new()")
+    start = next(i for i, l in enumerate(lines) if re.match(r"\s+let route_\d+(: [^=]+)? = ", l))
+    chain = next(i for i, l in enumerate(lines) if re.fullmatch(r"rt::Router(::<.*>)?::new\(\)", l.strip()))
+    router_new = lines[chain].strip()
     indent = re.match(r"\s*", lines[start]).group(0)
     # The `let route_i = ...;` statements, each up to the line closing it.
     lets, i = {}, start
     while i < chain:
-        m = re.match(r"\s+let (route_\d+) = ", lines[i])
+        m = re.match(r"\s+let (route_\d+)(?:: [^=]+)? = ", lines[i])
         assert m, lines[i]
         j = i
         while not lines[j].rstrip().endswith(";"):
@@ -53,7 +54,7 @@ def rewrite(code):
             by_route.setdefault(m.group(2), []).append(m.group(1))
         else:
             others.append(r)
-    out = lines[:start] + [f"{indent}let mut router = rt::Router::new();"]
+    out = lines[:start] + [f"{indent}let mut router = {router_new};"]
     for name, stmt in lets.items():
         out += stmt
         pats = by_route.get(name, [])
@@ -94,6 +95,7 @@ def split(code):
     """Each route's `MethodRouter` built in a function of its own, so rustc
     type-checks 1,000 small bodies instead of one huge one."""
     state = re.search(r"pub fn router\(\) -> ::approute::__private::Router<(.*)> \{", code).group(1)
+    code = re.sub(r"let (route_\d+): [^=]+ = ", r"let \1 = ", code)
 
     def one(m):
         indent, name, expr = m.group(1), m.group(2), m.group(3)

@@ -1,8 +1,9 @@
 //! `codegen-bench CRATE_DIR REPS [DIR]`: runs the codegen pipeline that
 //! `approute::app!` runs inside rustc on `CRATE_DIR/DIR` (`app`), REPS times, and
 //! prints one JSON line: the route count, the generated size, and each run's
-//! times in microseconds for `load` (scan, segment, parse, check) and the
-//! whole `generate`, and then for generate's stages one by one: `emit`
+//! times in microseconds for `load` (scan, segment, parse, check), for
+//! `macro` (what `app!` runs: `generate_tokens` and `to_string`, end to end),
+//! for the formatted `generate`, and for the stages one by one: `emit`
 //! (quote), `reparse` (syn::parse2 of the emitted tokens), `unparse`
 //! (prettyplease), and `to_string` (`TokenStream::to_string`, what a macro
 //! that skips formatting would do instead of the last two).
@@ -28,8 +29,14 @@ fn main() {
         .len();
     let (mut load, mut generate, mut emit, mut reparse, mut unparse, mut to_string) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut macro_path = vec![];
     let mut bytes = 0;
     for _ in 0..reps {
+        let t = Instant::now();
+        let text = approute_codegen::generate_tokens(&options).unwrap().to_string();
+        macro_path.push(micros(t));
+        std::hint::black_box(text);
+
         let t = Instant::now();
         let code = approute_codegen::generate(&options).unwrap();
         generate.push(micros(t));
@@ -58,7 +65,7 @@ fn main() {
         std::hint::black_box(pretty);
     }
     println!(
-        "{{\"routes\": {routes}, \"generated_bytes\": {bytes}, \"load_us\": {load:?}, \"generate_us\": {generate:?}, \
+        "{{\"routes\": {routes}, \"generated_bytes\": {bytes}, \"load_us\": {load:?}, \"macro_us\": {macro_path:?}, \"generate_us\": {generate:?}, \
          \"emit_us\": {emit:?}, \"reparse_us\": {reparse:?}, \"unparse_us\": {unparse:?}, \"to_string_us\": {to_string:?}}}"
     );
 }

@@ -1,4 +1,6 @@
-//! Per-request cost of routing in process: `Router::oneshot` on a request,
+//! Per-request cost of routing in process: `Router::oneshot` on a request
+//! (each router first made `with_state(())`, as `axum::serve` does, so its
+//! handlers are turned into services once, not on every request),
 //! the approute router against the same routes by hand, at 10, 100 and
 //! 1,000 routes (100 and 1,000 with `--features large`), and
 //! `approute::Params` against `Path<HashMap<String, String>>`.
@@ -64,13 +66,13 @@ fn routing(c: &mut Criterion) {
             .iter()
             .map(|(n, generated, hand)| {
                 let uri = path.replace("{k}", &routing::resource(*n).to_string());
-                (n.to_string(), uri, generated.clone(), hand.clone())
+                (n.to_string(), uri, generated.clone().with_state(()), hand.clone().with_state(()))
             })
             .collect();
         bench_pair(c, &rt, &format!("route_{kind}"), &cases);
     }
     // Same router, same route shape; only the extractor differs.
-    let router = routing::params::router();
+    let router = routing::params::router().with_state(());
     let mut g = c.benchmark_group("extract_2_params");
     for (name, uri) in [
         ("params", "/params/shoes/42"),
