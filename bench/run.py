@@ -6,6 +6,7 @@
     python3 bench/run.py codegen   [--sizes 100,1000,5000]
     python3 bench/run.py build     [--rounds 3] [--sizes 50,1000]
     python3 bench/run.py editloop  [--rounds 3]
+    python3 bench/run.py cache     [--rounds 3] [--seconds 10]
     python3 bench/run.py all       (every one of the above, long runs, ~1 hour)
     add --smoke to any: smallest size, one short round, debug builds, no
     waiting for a quiet machine (bench/smoke.sh runs them all like that).
@@ -28,6 +29,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -801,13 +803,172 @@ def cmd_editloop():
     save("editloop", {"samples": samples}, text)
 
 
+# ---------------------------------------------------------------- cache
+
+# The same handler (bench/cache-app: 20 most recent notes matching a word,
+# from 10,000 in SQLite, as JSON) uncached and with `REVALIDATE = 3600`.
+CACHE_VARIANTS = [("uncached", "/notes?q=redis", "none: SQLite every request"),
+                  ("memory", "/cached/notes?q=redis", "MemoryStore (default)"),
+                  ("redis", "/cached/notes?q=redis", "RedisStore")]
+
+
+def cache_get(port, path):
+    """Status, `x-approute-cache` and body of one GET."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.getheader("x-approute-cache"), r.read().decode()
+    finally:
+        c.close()
+
+
+def handler_runs(port):
+    return int(get(port, "/runs")[1])
+
+
+def start_redis():
+    """A throwaway redis-server on a free port, pinned beside the app
+    (CPU 1), or None (after saying why)."""
+    if not shutil.which("redis-server"):
+        print("redis-server is not installed (apt-get install -y redis-server): skipping the Redis rows")
+        return None, None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = (["taskset", "-c", "1"] if PIN else []) + [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    redis = Server("redis-server", argv)
+    redis.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return redis, f"redis://127.0.0.1:{port}/"
+        except OSError:
+            if redis.proc.poll() is not None or time.time() > deadline:
+                redis.stop()
+                raise SystemExit(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+
+
+class Together:
+    """Processes whose CPU time counts as the bench's own in wrk()'s
+    accounting of other processes: the app and its redis-server."""
+
+    def __init__(self, *servers):
+        self.servers = servers
+
+    def pids(self):
+        return [pid for s in self.servers for pid in s.pids()]
+
+
+def cmd_cache():
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install -y wrk): skipping the cache runs")
+        return
+    seconds = ARGS.seconds or (1 if ARGS.smoke else 10)
+    warm = 1 if ARGS.smoke else 3
+    rounds = ARGS.rounds or (1 if ARGS.smoke else 3)
+    build_apps(["cache-app"])
+    exe = os.path.join(TARGET, profile_dir(), "cache-app")
+    redis, url = start_redis()
+    envs = {"uncached": {}, "memory": {}, "redis": {"CACHE_REDIS_URL": url}}
+    variants = [(name, path, Server(name, [exe], env=envs[name])) for name, path, _ in CACHE_VARIANTS
+                if name != "redis" or redis]
+    samples = []
+    port = 3911
+    try:
+        # The cached route must answer from the cache (HIT), the uncached one
+        # never, and both the same JSON: else the numbers mean nothing.
+        bodies = {}
+        for name, path, s in variants:
+            port += 1
+            s.start(port, "/runs")
+            first, second = cache_get(port, path), cache_get(port, path)
+            s.stop()
+            if first[0] != 200 or second[0] != 200:
+                raise SystemExit(f"{name} {path}: status {first[0]}, {second[0]}")
+            if name == "uncached" and (first[1] or second[1]):
+                raise SystemExit(f"{name} {path} answers x-approute-cache: {first[1]}, {second[1]}")
+            if name != "uncached" and second[1] != "HIT":
+                raise SystemExit(f"{name} {path}: the second request is not a cache HIT but {second[1]}")
+            bodies[name] = second[2]
+        if len(set(bodies.values())) != 1:
+            raise SystemExit(f"the variants answer differently: {sorted(bodies)}")
+        print(f"  checked: the cached route answers HIT, the uncached one does not; "
+              f"same {len(bodies['uncached'])}-byte JSON", flush=True)
+        for r in range(rounds):
+            wait_quiet(f"cache round {r + 1}")
+            order = variants[r % len(variants):] + variants[:r % len(variants)]
+            for name, path, s in order:
+                port += 1
+                s.start(port, "/runs")
+                wrk(port, path, warm, ARGS.connections)
+                if name != "uncached" and cache_get(port, path)[1] != "HIT":
+                    raise SystemExit(f"{name} {path}: not a cache HIT after the warm-up")
+                other, waited = quiet_moment()
+                before = handler_runs(port)
+                res = wrk(port, path, seconds, ARGS.connections, Together(s, redis) if name == "redis" else s)
+                runs = handler_runs(port) - before
+                # A cached run that ran the handler measured misses.
+                if name != "uncached" and runs:
+                    raise SystemExit(f"{name} {path}: the handler ran {runs} times during the measured run")
+                res.update(variant=name, round=r + 1, path=path, handler_runs=runs, busy_before=other,
+                           waited_s=waited, rss_kib=s.rss_kib())
+                samples.append(res)
+                print(f"  {name:<8} r{r + 1} {res['rps']:>10.0f} req/s  p50 {res['p50_ms']:.3f} ms  "
+                      f"p99 {res['p99_ms']:.3f} ms  handler runs {runs}  RSS {res['rss_kib'] / 1024:.1f} MiB  "
+                      f"(others took {other:.0%} before, {res['others_during']:.0%} during)", flush=True)
+                s.stop()
+        redis_rss = redis.rss_kib() if redis else None
+    finally:
+        for _, _, s in variants:
+            s.stop()
+        if redis:
+            redis.stop()
+
+    def clean(x):
+        return x["others_during"] <= ARGS.max_others
+
+    def m(name, key, rnd=None):
+        xs = [x for x in samples if x["variant"] == name and rnd in (None, x["round"])]
+        return med([x[key] for x in xs if clean(x)] or [x[key] for x in xs])
+
+    names = [name for name, _, _ in variants]
+    rows = [[name, path, store, f"{m(name, 'rps'):.0f}", f(m(name, "p50_ms"), 3), f(m(name, "p99_ms"), 3),
+             f"{m(name, 'rss_kib') / 1024:.1f}"]
+            for name, path, store in CACHE_VARIANTS if name in names]
+    ratio_rows = []
+    for name in names[1:]:
+        per_round = [f(m(name, "rps", r + 1) / m("uncached", "rps", r + 1), 1) for r in range(rounds)]
+        ratio_rows.append([f"{name} / uncached", f(m(name, "rps") / m("uncached", "rps"), 1),
+                           f(m(name, "p99_ms") / m("uncached", "p99_ms"), 2), ", ".join(per_round)])
+    dropped = [x for x in samples if not clean(x)]
+    text = (f"{len(dropped)} of {len(samples)} runs left out of the medians: other processes took more than "
+            f"{ARGS.max_others:.0%} of the machine's CPU during them (all are in cache.json).\n\n")
+    text += (f"bench/cache-app: one handler, the 20 most recent of 10,000 notes in SQLite whose title contains "
+             f"a word, as JSON ({len(bodies['uncached'])} bytes), served uncached and with `REVALIDATE = 3600`. "
+             f"wrk -t1 -c{ARGS.connections}, {seconds} s per run after {warm} s warm-up, {rounds} round(s), "
+             "variants alternated; " + ("server (and redis-server) pinned to CPU 1, wrk to CPU 0; " if PIN else "")
+             + f"{'debug' if ARGS.smoke else 'release'} builds. Each cached run was checked to answer `HIT` and "
+             "to run the handler 0 times. Medians; RSS of the app after its run.\n\n")
+    text += table(["variant", "URL", "cache store", "req/s", "p50 ms", "p99 ms", "RSS MiB"], rows) + "\n"
+    text += table(["ratio", "req/s", "p99", "req/s per round"], ratio_rows)
+    if redis_rss is not None:
+        text += f"\nredis-server RSS at the end: {redis_rss / 1024:.1f} MiB.\n"
+    else:
+        text += "\nNo Redis rows: redis-server is not installed.\n"
+    save("cache", {"samples": samples, "redis_rss_kib": redis_rss}, text)
+
+
 # ---------------------------------------------------------------- main
 
 
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["wrk", "routing", "codegen", "build", "editloop", "all"])
+    p.add_argument("what", choices=["wrk", "routing", "codegen", "build", "editloop", "cache", "all"])
     p.add_argument("--smoke", action="store_true", help="smallest size, one short round, debug builds")
     p.add_argument("--rounds", type=int)
     p.add_argument("--seconds", type=int, help="wrk duration per run")
@@ -819,7 +980,7 @@ def main():
                    help="wrk: leave out of the medians runs during which other processes took more CPU than this")
     p.add_argument("--max-wait", type=int, default=150)
     ARGS = p.parse_args()
-    steps = ["codegen", "build", "editloop", "routing", "wrk"] if ARGS.what == "all" else [ARGS.what]
+    steps = ["codegen", "build", "editloop", "routing", "wrk", "cache"] if ARGS.what == "all" else [ARGS.what]
     if ARGS.what == "all":
         ARGS.next = True
     for step in steps:

@@ -3,7 +3,8 @@
 # clean clone, most of it compiling): keeps the scripts from rotting. The
 # numbers it prints mean nothing (debug builds, 1-second runs); they go to
 # bench/results/tmp/, which git ignores. Needs Rust and Python 3; installs wrk
-# with apt-get when it can, and skips the wrk part when it cannot. No Next.js.
+# with apt-get when it can, and skips the wrk and cache parts when it cannot
+# (the cache part skips its Redis rows without redis-server). No Next.js.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,7 +21,7 @@ fi
 start=$(date +%s)
 # The bench crates and trees are generated (and ignored by git).
 python3 gen.py
-for step in codegen build editloop routing wrk; do
+for step in codegen build editloop routing wrk cache; do
     python3 run.py "$step" --smoke
 done
 echo "bench/smoke.sh: every bench script ran in $(( $(date +%s) - start )) s"
