@@ -354,18 +354,6 @@ def gen_routing():
           '    format!("a={} b={}", get("a"), get("b"))\n}\n')
 
 
-def gen_routing_fixed():
-    """The 1,000-route module for the criterion bench: what `app!` generates,
-    with router() rewritten as tools/fix_experiment.py proposes (the
-    generated one takes LLVM more than 20 minutes in release, see
-    BENCHMARKS.md). Needs cargo, so only `gen.py --fixed` writes it."""
-    sys.path.insert(0, os.path.join(BENCH, "tools"))
-    import fix_experiment
-    base = os.path.join(BENCH, "routing")
-    code = fix_experiment.fixed_module(base, "trees/r1000", "gen_1000")
-    write(os.path.join(base, "src", "gen_1000_fixed.rs"), code)
-
-
 def gen_next():
     d = os.path.join(BENCH, "next", "app")
     fresh(d)
@@ -374,15 +362,13 @@ def gen_next():
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1:] != ["--fixed"]:
+    if len(sys.argv) > 1:
         sys.exit(__doc__)
     for n in APP_SIZES:
         gen_app(n)
     gen_routing()
     gen_next()
     prune()
-    if sys.argv[1:] == ["--fixed"]:
-        gen_routing_fixed()
 
 
 if __name__ == "__main__":

@@ -184,16 +184,7 @@ def generate(*flags):
     subprocess.run([sys.executable, os.path.join(BENCH, "gen.py"), *flags], check=True)
 
 
-# Trees whose generated router() takes LLVM more than 20 minutes in a release
-# build (see BENCHMARKS.md): served by apps/fix-N instead, the generated
-# module with router() rewritten as bench/tools/fix_experiment.py proposes.
-FIXED_FROM = 1000
-
-
 def gen_app_name(n):
-    if n >= FIXED_FROM and not ARGS.smoke:
-        subprocess.run([sys.executable, os.path.join(BENCH, "tools", "fix_experiment.py"), str(n)], check=True)
-        return f"fix-{n}"
     return f"gen-{n}"
 
 
@@ -442,11 +433,8 @@ def cmd_wrk():
                for s in names}
         rss_rows.append([n] + [f"{rss[s] / 1024:.1f}" if s in rss else "" for s in ("gen", "hand", "hyper", "next")]
                         + [f(rss["next"] / rss["gen"], 1) if "next" in rss else ""])
-    fixed = [n for n in sizes if gen_apps[n].startswith("fix")]
-    text = "".join(f"At {n} routes `gen` is apps/fix-{n}: the generated module with router() rewritten as proposed "
-                   "(the generated one does not finish a release build in 20 min).\n\n" for n in fixed)
     dropped = [x for x in samples if "rps" in x and not clean(x)]
-    text += (f"{len(dropped)} of {sum('rps' in x for x in samples)} runs left out of the medians: other processes "
+    text = (f"{len(dropped)} of {sum('rps' in x for x in samples)} runs left out of the medians: other processes "
              f"took more than {ARGS.max_others:.0%} of the machine's CPU during them (all are in wrk.json).\n\n")
     text += (f"wrk -t1 -c{ARGS.connections}, {seconds} s per run (after {warm} s warm-up per route), "
             f"{rounds} round(s), servers alternated; " + ("server pinned to CPU 1, wrk to CPU 0; " if PIN else "")
@@ -477,7 +465,6 @@ def cmd_routing():
         cargo(["test", "-p", "routing", "--benches"], quiet=False)
         return
     rounds = ARGS.rounds or 3
-    generate("--fixed")
     cargo(["bench", "-p", "routing", "--features", "large", "--no-run"], quiet=False)
     runs = []
     for r in range(rounds):
@@ -494,9 +481,7 @@ def cmd_routing():
             if a and b:
                 rows.append([group.replace("route_", ""), n, f(a, 0), f(b, 0), f(a / b, 3)])
     p, h = medians.get("extract_2_params/params"), medians.get("extract_2_params/path_hashmap")
-    text = ("At 1,000 routes the approute router is the generated module with router() rewritten as proposed "
-            "(bench/tools/fix_experiment.py); the generated one does not finish a release build in 20 min.\n\n")
-    text += (f"criterion, `Router::oneshot` per request on a current-thread tokio runtime, each router made "
+    text = (f"criterion, `Router::oneshot` per request on a current-thread tokio runtime, each router made "
              f"`with_state(())` first (as `axum::serve` does); median of {rounds} runs' medians, ns per request.\n\n")
     text += table(["route", "routes", "approute ns", "hand axum ns", "ratio"], rows)
     if p and h:

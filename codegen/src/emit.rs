@@ -73,14 +73,17 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
         .zip(&modules)
         .enumerate()
         .map(|(i, (route, module))| {
-            let var = format_ident!("route_{}", i);
             // Each handler goes through a check whose error names its file,
             // since rustc can only point at the `app!` call.
             let check = format_ident!("is_handler_{}", i);
             checks.push(handler_check(&check, &route.file.display_path, &state));
-            let wrap = |handler: TokenStream| wrap(handler, &route.middleware, tree, &mw_modules);
-            // The cache sits inside the middleware, which so run for cached
-            // answers too (as Next.js runs middleware.ts before its cache).
+            // The route's checks run first, then the middleware, then the
+            // cache, which so sits behind an auth guard (as Next.js runs
+            // middleware.ts before its cache).
+            let wrap = |handler: TokenStream| {
+                let handler = wrap(handler, &route.middleware, tree, &mw_modules);
+                quote!(check.handler(#handler))
+            };
             let cached = |handler: TokenStream| match route.config.revalidate {
                 Some(_) => quote!(rt::with_layer(rt::cache_layer(&ROUTES[#i]), #handler)),
                 None => handler,
@@ -113,22 +116,36 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
                 quote!(rt::MethodRouter::<#state>::new() #(#calls)* #options #fallback)
             };
             quote! {
-                let #var: rt::MethodRouter<#state> = rt::route(&ROUTES[#i], rt::TrailingSlash::#slash, #methods);
+                let check = rt::Check::<#state, _>::new(|| (&ROUTES[#i], rt::TrailingSlash::#slash));
+                let route: rt::MethodRouter<#state> = rt::route(&ROUTES[#i], #methods);
             }
         })
         .collect::<Vec<_>>();
 
     let public = &tree.public;
     let regs = registrations(routes, public, options.trailing_slash);
-    let last_use = |target: Target| regs.iter().rposition(|r| r.target == target);
-    // A route whose only URL is a public file's is never reached (Next.js
-    // serves the file); it is still built, so its handlers are checked.
-    let shadowed = (0..routes.len())
-        .filter(|&i| last_use(Target::Route(i)).is_none())
-        .map(|i| {
-            let var = format_ident!("route_{}", i);
-            quote!(let _: rt::MethodRouter<#state> = #var;)
-        });
+    // Each route is registered right after it is built, in a block of its
+    // own: with every route bound first and registered after, 1,000 live
+    // `MethodRouter`s (and the unwind paths dropping them) made release
+    // builds of large apps take tens of minutes in LLVM.
+    let route_blocks = method_routers.iter().enumerate().map(|(i, build)| {
+        let patterns: Vec<&String> = regs
+            .iter()
+            .filter(|r| !r.public && r.target == Target::Route(i))
+            .map(|r| &r.pattern)
+            .collect();
+        // A route whose only URL is a public file's is never reached
+        // (Next.js serves the file); it is still built, so its handlers
+        // are checked.
+        let register = match patterns.split_last() {
+            None => quote!(let _ = route;),
+            Some((last, rest)) => quote! {
+                #(router = router.route(#rest, route.clone());)*
+                router = router.route(#last, route);
+            },
+        };
+        quote!({ #build #register })
+    });
     let public_infos = public.iter().map(public_info);
     // The public files' patterns go in as a table and one loop, not a
     // chain of calls: a `public/` folder may hold thousands of files.
@@ -162,30 +179,19 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
             )
         }
     };
-    let calls = regs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.public)
-        .map(|(n, r)| {
-            let pattern = &r.pattern;
-            match r.target {
-                Target::Route(i) => {
-                    let var = format_ident!("route_{}", i);
-                    if last_use(r.target) == Some(n) {
-                        quote!(.route(#pattern, #var))
-                    } else {
-                        quote!(.route(#pattern, #var.clone()))
-                    }
-                }
-                Target::RedirectStrip => {
-                    quote!(.route(#pattern, rt::redirect_without_slash::<#state>()))
-                }
-                Target::RedirectAdd => {
-                    quote!(.route(#pattern, rt::redirect_with_slash::<#state>()))
-                }
-                Target::Public(_) => unreachable!("public files are registered by the loop"),
+    let redirects = regs.iter().filter(|r| !r.public).filter_map(|r| {
+        let pattern = &r.pattern;
+        match r.target {
+            Target::Route(_) => None,
+            Target::RedirectStrip => Some(
+                quote!(router = router.route(#pattern, rt::redirect_without_slash::<#state>());),
+            ),
+            Target::RedirectAdd => {
+                Some(quote!(router = router.route(#pattern, rt::redirect_with_slash::<#state>());))
             }
-        });
+            Target::Public(_) => unreachable!("public files are registered by the loop"),
+        }
+    });
     let doc = format!(
         " The {count} route(s) approute found under the app folder and the {} public file(s), as an axum `Router`.",
         public.len()
@@ -210,9 +216,11 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, Stri
             pub fn router() -> ::approute::__private::Router<#state> {
                 use ::approute::__private as rt;
                 #(#checks)*
-                #(#method_routers)*
-                #(#shadowed)*
-                #router #(#calls)*
+                #[allow(unused_mut)]
+                let mut router = #router;
+                #(#route_blocks)*
+                #(#redirects)*
+                router
             }
         }
     })
@@ -253,9 +261,11 @@ fn handler_check(name: &Ident, file: &str, state: &TokenStream) -> TokenStream {
             note = "every argument must be an extractor (the last may consume the body: `Json<T>`, `String`, `Bytes`, `Form<T>`), at most 16 of them, and the return type must implement `IntoResponse`",
             note = "a `State<T>` extractor needs `approute::app!(state = T)`"
         )]
-        trait #trait_name<T, S> {}
+        trait #trait_name<T, S>: rt::Handler<T, S> {}
         impl<H: rt::Handler<T, S>, T, S> #trait_name<T, S> for H {}
-        fn #name<H: #trait_name<T, #state>, T>(handler: H) -> H {
+        // Opaque, so that what wraps a handler that failed the check sees
+        // a handler still, and rustc reports the one error above.
+        fn #name<H: #trait_name<T, #state>, T: 'static>(handler: H) -> impl rt::Handler<T, #state> {
             handler
         }
     }

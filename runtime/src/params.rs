@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::route::MatchedRoute;
+use crate::route::{MatchedRoute, MatchedStaticRoute};
 use crate::route_info::{RouteInfo, UrlSegment};
 
 /// One parameter's value: a string for `[x]`, a list for `[...x]` and
@@ -199,11 +199,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ParamsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, ParamsRejection> {
-        let MatchedRoute(route) = parts
-            .extensions
-            .get::<MatchedRoute>()
-            .copied()
-            .ok_or(ParamsRejection::NotAnApprouteRoute)?;
+        let Some(MatchedRoute(route)) = parts.extensions.get::<MatchedRoute>().copied() else {
+            return match parts.extensions.get::<MatchedStaticRoute>() {
+                Some(_) => Ok(Params::default()),
+                None => Err(ParamsRejection::NotAnApprouteRoute),
+            };
+        };
         Params::from_path(route, parts.uri.path()).map_err(|_| ParamsRejection::InvalidPath)
     }
 }

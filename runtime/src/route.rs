@@ -2,8 +2,8 @@
 //! handler runs (trailing slash, percent-encoding), the automatic `OPTIONS`
 //! answer, and the hand-off of the matched route to [`crate::Params`].
 
-use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,8 +15,6 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use http_body_util::Limited;
-use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::params::valid_path;
 use crate::route_info::RouteInfo;
@@ -34,21 +32,67 @@ pub enum TrailingSlash {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
 
-/// Finishes a generated route: every request passes its checks first.
-pub fn route<S>(
-    info: &'static RouteInfo,
-    slash: TrailingSlash,
-    methods: MethodRouter<S>,
-) -> MethodRouter<S>
+/// Marks a request to an approute route without parameters, for
+/// [`crate::Params`]. Zero-sized, so inserting it allocates nothing, where
+/// [`MatchedRoute`] costs an allocation on every request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatchedStaticRoute;
+
+/// Finishes a generated route: the body limit its `BODY_LIMIT` sets for
+/// extractors. A layer costs a boxed service per request, so routes without
+/// one are returned as they are.
+pub fn route<S>(info: &'static RouteInfo, methods: MethodRouter<S>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let methods = match info.config().body_limit {
+    match info.config().body_limit {
         // Extractors (`Json`, `Bytes`, ...) read up to this limit.
         Some(limit) => methods.layer(DefaultBodyLimit::max(limit)),
         None => methods,
-    };
-    methods.layer(RouteLayer { info, slash })
+    }
+}
+
+/// The checks every request to a route passes before its handler runs
+/// (trailing slash, percent-encoding, `BODY_LIMIT`, `MAX_DURATION`). They wrap
+/// each handler rather than the route's `MethodRouter`: a handler wrapper is
+/// inlined into axum's one boxed handler, where a layer would add a boxed
+/// service, its clone and a boxed future to every request. The route comes
+/// from a closure so that the wrapper is zero-sized, as a plain `fn` handler
+/// is: axum clones the boxed handler on every request, and cloning a
+/// zero-sized box allocates nothing. `S` is the router's state type.
+#[derive(Debug)]
+pub struct Check<S, R> {
+    route: R,
+    _state: PhantomData<fn() -> S>,
+}
+
+impl<S, R: Copy> Clone for Check<S, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, R: Copy> Copy for Check<S, R> {}
+
+impl<S, R> Check<S, R>
+where
+    R: Fn() -> (&'static RouteInfo, TrailingSlash) + Copy,
+{
+    /// `route` gives the route and the app's trailing-slash mode.
+    pub fn new(route: R) -> Check<S, R> {
+        Check {
+            route,
+            _state: PhantomData,
+        }
+    }
+
+    /// `handler`, run only when the request passes the checks.
+    pub fn handler<H>(self, handler: H) -> Checked<S, R, H> {
+        Checked {
+            check: self,
+            inner: handler,
+        }
+    }
 }
 
 /// The `OPTIONS` answer of a route that exports none: 204 with `Allow`.
@@ -113,96 +157,86 @@ fn redirect(req: &Request, change: impl Fn(&str) -> String) -> Response {
     }
 }
 
-#[derive(Clone, Copy)]
-struct RouteLayer {
-    info: &'static RouteInfo,
-    slash: TrailingSlash,
+/// A handler behind a route's [`Check`].
+pub struct Checked<S, R, H> {
+    check: Check<S, R>,
+    inner: H,
 }
 
-impl<S> Layer<S> for RouteLayer {
-    type Service = RouteService<S>;
-
-    fn layer(&self, inner: S) -> RouteService<S> {
-        RouteService {
-            inner,
-            info: self.info,
-            slash: self.slash,
+impl<S, R: Copy, H: Clone> Clone for Checked<S, R, H> {
+    fn clone(&self) -> Self {
+        Checked {
+            check: self.check,
+            inner: self.inner.clone(),
         }
     }
 }
 
-#[derive(Clone)]
-struct RouteService<S> {
-    inner: S,
-    info: &'static RouteInfo,
-    slash: TrailingSlash,
-}
-
-impl<S> RouteService<S> {
-    /// The answer to give instead of running the route, if any.
-    fn precheck(&self, req: &Request) -> Option<Response> {
-        let path = req.uri().path();
-        let ends_with_slash = path.len() > 1 && path.ends_with('/');
-        // Only catch-alls can match both forms: other routes are registered
-        // in the configured form alone.
-        match self.slash {
-            TrailingSlash::Redirect if ends_with_slash => {
-                return Some(redirect(req, |p| p.trim_end_matches('/').to_string()))
-            }
-            TrailingSlash::Add if !path.ends_with('/') => {
-                return Some(redirect(req, |p| format!("{p}/")))
-            }
-            _ => {}
+/// The answer to give instead of running the route, if any.
+fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Response> {
+    let path = req.uri().path();
+    let ends_with_slash = path.len() > 1 && path.ends_with('/');
+    // Only catch-alls can match both forms: other routes are registered
+    // in the configured form alone.
+    match slash {
+        TrailingSlash::Redirect if ends_with_slash => {
+            return Some(redirect(req, |p| p.trim_end_matches('/').to_string()))
         }
-        if self.info.has_params() && !valid_path(path) {
-            return Some(
-                (
-                    StatusCode::BAD_REQUEST,
-                    "400 Bad Request: the URL path has malformed percent-encoding",
-                )
-                    .into_response(),
-            );
+        TrailingSlash::Add if !path.ends_with('/') => {
+            return Some(redirect(req, |p| format!("{p}/")))
         }
-        None
+        _ => {}
     }
+    if info.has_params() && !valid_path(path) {
+        return Some(
+            (
+                StatusCode::BAD_REQUEST,
+                "400 Bad Request: the URL path has malformed percent-encoding",
+            )
+                .into_response(),
+        );
+    }
+    if let Some(limit) = info.config().body_limit {
+        if content_length(req).is_some_and(|n| n > limit as u64) {
+            return Some(too_large(limit));
+        }
+    }
+    None
 }
 
-impl<S> Service<Request> for RouteService<S>
+impl<R, H, T, S> Handler<T, S> for Checked<S, R, H>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    R: Fn() -> (&'static RouteInfo, TrailingSlash) + Copy + Send + Sync + 'static,
+    H: Handler<T, S>,
+    S: Clone + Send + Sync + 'static,
+    T: 'static,
 {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = RouteFuture<S::Future>;
+    type Future = CheckedFuture<H::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request) -> Self::Future {
-        if let Some(answer) = self.precheck(&req) {
-            return RouteFuture::Answered {
-                answer: Some(answer),
+    fn call(self, mut req: Request, state: S) -> Self::Future {
+        let (info, slash) = (self.check.route)();
+        if let Some(answer) = precheck(info, slash, &req) {
+            return CheckedFuture::Answered {
+                answer: Some(Box::new(answer)),
             };
         }
-        let config = self.info.config();
+        let config = info.config();
         if let Some(limit) = config.body_limit {
-            if content_length(&req).is_some_and(|n| n > limit as u64) {
-                return RouteFuture::Answered {
-                    answer: Some(too_large(limit)),
-                };
-            }
             // A body without Content-Length (chunked) stops at the limit too.
             req = req.map(|body| Body::new(Limited::new(body, limit)));
         }
-        req.extensions_mut().insert(MatchedRoute(self.info));
-        let future = self.inner.call(req);
+        if info.has_params() {
+            req.extensions_mut().insert(MatchedRoute(info));
+        } else {
+            req.extensions_mut().insert(MatchedStaticRoute);
+        }
+        let future = self.inner.call(req, state);
         match config.max_duration {
-            Some(seconds) => RouteFuture::Timed {
+            Some(seconds) => CheckedFuture::Timed {
                 seconds,
-                future: tokio::time::timeout(Duration::from_secs(seconds), future),
+                future: Box::pin(tokio::time::timeout(Duration::from_secs(seconds), future)),
             },
-            None => RouteFuture::Inner { future },
+            None => CheckedFuture::Inner { future },
         }
     }
 }
@@ -227,36 +261,71 @@ fn too_large(limit: usize) -> Response {
 }
 
 pin_project_lite::pin_project! {
-    #[project = RouteFutureProj]
-    enum RouteFuture<F> {
-        Answered { answer: Option<Response> },
+    /// What a [`Checked`] handler returns.
+    #[project = CheckedFutureProj]
+    pub enum CheckedFuture<F> {
+        // Boxed for the same reason: it is the rare path.
+        Answered { answer: Option<Box<Response>> },
         Inner { #[pin] future: F },
-        Timed { seconds: u64, #[pin] future: tokio::time::Timeout<F> },
+        // Boxed: a `Timeout` would more than triple the size of every
+        // route's future, and only routes with `MAX_DURATION` need one.
+        Timed { seconds: u64, future: Pin<Box<tokio::time::Timeout<F>>> },
     }
 }
 
-impl<F> Future for RouteFuture<F>
+impl<F> Future for CheckedFuture<F>
 where
-    F: Future<Output = Result<Response, Infallible>>,
+    F: Future<Output = Response>,
 {
-    type Output = Result<Response, Infallible>;
+    type Output = Response;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            RouteFutureProj::Answered { answer } => Poll::Ready(Ok(answer
-                .take()
-                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
-            RouteFutureProj::Inner { future } => future.poll(cx),
+            CheckedFutureProj::Answered { answer } => Poll::Ready(match answer.take() {
+                Some(answer) => *answer,
+                None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }),
+            CheckedFutureProj::Inner { future } => future.poll(cx),
             // Dropping the handler's future on the deadline cancels it.
-            RouteFutureProj::Timed { seconds, future } => match future.poll(cx) {
-                Poll::Ready(Ok(result)) => Poll::Ready(result),
-                Poll::Ready(Err(_elapsed)) => Poll::Ready(Ok((
+            CheckedFutureProj::Timed { seconds, future } => match future.as_mut().poll(cx) {
+                Poll::Ready(Ok(response)) => Poll::Ready(response),
+                Poll::Ready(Err(_elapsed)) => Poll::Ready((
                     StatusCode::GATEWAY_TIMEOUT,
                     format!("504 Gateway Timeout: the route ran longer than its MAX_DURATION of {seconds} s"),
                 )
-                    .into_response())),
+                    .into_response()),
                 Poll::Pending => Poll::Pending,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route_info::UrlSegment;
+
+    static INFO: RouteInfo = RouteInfo::__new(
+        "/api",
+        "app/api/route.rs",
+        &["GET"],
+        &[UrlSegment::Static],
+        "GET, HEAD, OPTIONS",
+        crate::RouteConfig::NONE,
+    );
+
+    async fn get() -> &'static str {
+        "hi"
+    }
+
+    /// axum clones a route's boxed handler on every request; a zero-sized
+    /// one makes that clone free, as for a plain `fn` handler.
+    #[test]
+    fn a_checked_fn_handler_is_zero_sized() {
+        let check = Check::<(), _>::new(|| (&INFO, TrailingSlash::Redirect));
+        let checked = check.handler(get);
+        assert_eq!(std::mem::size_of_val(&checked), 0);
+        fn is_handler<T, H: Handler<T, ()>>(_: &H) {}
+        is_handler(&checked);
     }
 }

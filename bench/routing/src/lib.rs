@@ -5,12 +5,8 @@
 approute::app!(dir = "trees/r10", module = gen_10);
 #[cfg(feature = "large")]
 approute::app!(dir = "trees/r100", module = gen_100);
-// What `app!(dir = "trees/r1000", module = gen_1000)` generates, with
-// router() rewritten as bench/tools/fix_experiment.py proposes: the
-// generated one does not finish compiling in release in 20 minutes.
-// Written by `gen.py --fixed`.
 #[cfg(feature = "large")]
-include!("gen_1000_fixed.rs");
+approute::app!(dir = "trees/r1000", module = gen_1000);
 // `approute::Params` against `Path<HashMap<String, String>>`, same route shape.
 approute::app!(dir = "trees/params", module = params);
 
