@@ -5,9 +5,7 @@
 //! and the `router()` function.
 
 use std::collections::BTreeSet;
-
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use std::fmt::Write;
 
 use crate::model::{Method, Route, RouteFile, RouteTree, Segment, TrailingSlash};
 use crate::patterns::{registrations, Target};
@@ -22,317 +20,313 @@ pub struct EmitOptions {
     pub module: Option<String>,
 }
 
-/// Rust source (not yet formatted) of the generated module.
-pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<TokenStream, String> {
+/// Rust source (unformatted) of the generated module.
+///
+/// Written as text rather than with `quote`: the macro hands rustc a string
+/// in the end, and building thousands of token trees only to print them
+/// took most of the macro's time in unoptimized builds (proc macros build at
+/// opt-level 0 by default).
+pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<String, String> {
     let routes = &tree.routes;
     let modules = module_names("route", routes.iter().map(|r| &r.file));
     let mw_modules = module_names("middleware", tree.middleware.iter().map(|m| &m.file));
-    let module = format_ident!("{}", options.module.as_deref().unwrap_or("app"));
-    let state: TokenStream = match &options.state {
-        Some(s) => s
-            .parse()
-            .map_err(|e| format!("`state = {s}` is not a type: {e}"))?,
-        None => quote!(()),
+    let module = options.module.as_deref().unwrap_or("app");
+    let state = match &options.state {
+        Some(s) => {
+            syn::parse_str::<syn::Type>(s)
+                .map_err(|e| format!("`state = {s}` is not a type: {e}"))?;
+            s.as_str()
+        }
+        None => "()",
     };
-    let glob = options.state.as_ref().map(|_| {
-        quote!(
-            #[allow(unused_imports)]
-            use super::*;
-        )
-    });
+    let slash = match options.trailing_slash {
+        TrailingSlash::Redirect => "Redirect",
+        TrailingSlash::Add => "Add",
+        TrailingSlash::Both => "Both",
+    };
+    let public = &tree.public;
+    let regs = registrations(routes, public, options.trailing_slash);
+    // Each route's patterns, found in one pass: a search per route made
+    // emitting quadratic in the number of routes.
+    let mut patterns: Vec<Vec<&str>> = vec![Vec::new(); routes.len()];
+    for r in regs.iter().filter(|r| !r.public) {
+        if let Target::Route(i) = r.target {
+            patterns[i].push(&r.pattern);
+        }
+    }
 
+    let mut out = String::with_capacity(2048 * (routes.len() + 1));
+    let _ = writeln!(
+        out,
+        "#[doc = {}] pub mod {module} {{",
+        lit(&format!(
+            " The {} route(s) approute found under the app folder and the {} public file(s), as an axum `Router`.",
+            routes.len(),
+            public.len()
+        ))
+    );
+    if options.state.is_some() {
+        out.push_str("#[allow(unused_imports)] use super::*;\n");
+    }
     let files = routes.iter().map(|r| (&r.file, r.pattern())).chain(
         tree.middleware
             .iter()
             .map(|m| (&m.file, "middleware".to_string())),
     );
-    let mods = files
-        .zip(modules.iter().chain(&mw_modules))
-        .map(|((file, what), name)| {
-            let path = file.abs_path.to_string_lossy().into_owned();
-            let doc = format!(" `{what}` from `{}`", file.display_path);
-            quote! {
-                #[doc = #doc]
-                #[allow(non_snake_case)]
-                #[path = #path]
-                pub mod #name;
-            }
-        });
+    for ((file, what), name) in files.zip(modules.iter().chain(&mw_modules)) {
+        let _ = writeln!(
+            out,
+            "#[doc = {}] #[allow(non_snake_case)] #[path = {}] pub mod {name};",
+            lit(&format!(" `{what}` from `{}`", file.display_path)),
+            lit(&file.abs_path.to_string_lossy()),
+        );
+    }
 
-    let infos = routes.iter().map(route_info);
-    let count = routes.len();
+    out.push_str("/// Every route, in the order Next.js ranks them.\n#[allow(dead_code)] pub static ROUTES: &[::approute::RouteInfo] = &[\n");
+    for route in routes {
+        route_info(&mut out, route);
+    }
+    out.push_str("];\n/// Every file served from the public folder, sorted by path.\n#[allow(dead_code)] pub static PUBLIC_FILES: &[::approute::PublicFile] = &[\n");
+    for file in public {
+        public_info(&mut out, file);
+    }
+    let _ = writeln!(
+        out,
+        "];\n/// The router serving every route file under the app folder and\n/// every file in the public folder.\n\
+         pub fn router() -> ::approute::__private::Router<{state}> {{\nuse ::approute::__private as rt;"
+    );
+    for (i, route) in routes.iter().enumerate() {
+        handler_check(&mut out, i, &route.file.display_path, state);
+    }
 
-    let slash = match options.trailing_slash {
-        TrailingSlash::Redirect => quote!(Redirect),
-        TrailingSlash::Add => quote!(Add),
-        TrailingSlash::Both => quote!(Both),
-    };
-    let mut checks = Vec::new();
-    let method_routers = routes
-        .iter()
-        .zip(&modules)
-        .enumerate()
-        .map(|(i, (route, module))| {
-            // Each handler goes through a check whose error names its file,
-            // since rustc can only point at the `app!` call.
-            let check = format_ident!("is_handler_{}", i);
-            checks.push(handler_check(&check, &route.file.display_path, &state));
-            // The route's checks run first, then the middleware, then the
-            // cache, which so sits behind an auth guard (as Next.js runs
-            // middleware.ts before its cache).
-            let wrap = |handler: TokenStream| {
-                let handler = wrap(handler, &route.middleware, tree, &mw_modules);
-                quote!(check.handler(#handler))
+    out.push_str("#[allow(unused_mut)] let mut router = ");
+    if public.is_empty() {
+        let _ = writeln!(out, "rt::Router::<{state}>::new();");
+    } else {
+        // The public files' patterns go in as a table and one loop, not a
+        // chain of calls: a `public/` folder may hold thousands of files.
+        let _ = writeln!(out, "rt::public_routes(rt::Router::<{state}>::new(), &[");
+        for r in regs.iter().filter(|r| r.public) {
+            let target = match r.target {
+                Target::Public(i) => format!("File({i})"),
+                Target::RedirectStrip => "RedirectStrip".to_string(),
+                Target::RedirectAdd => "RedirectAdd".to_string(),
+                Target::Route(_) => unreachable!("routes are not registered as public"),
             };
-            let cached = |handler: TokenStream| match route.config.revalidate {
-                Some(_) => quote!(rt::with_layer(rt::cache_layer(&ROUTES[#i]), #handler)),
-                None => handler,
-            };
-            let methods = if route.any_method {
-                let handler = format_ident!("{}", crate::parse::ANY_METHOD_HANDLER);
-                let handler = wrap(cached(quote!(#check(#module::#handler))));
-                quote!(rt::any(#handler))
-            } else {
-                let calls = route.exports.iter().map(|e| {
-                    let method = format_ident!("{}", e.method.as_str().to_ascii_lowercase());
-                    let handler = format_ident!("{}", e.method.as_str());
-                    let mut handler = quote!(#check(#module::#handler));
-                    if e.method == Method::Get {
-                        handler = cached(handler);
-                    }
-                    let handler = wrap(handler);
-                    quote!(.#method(#handler))
-                });
-                let options = (!route.methods().contains(&Method::Options)).then(|| {
-                    let handler = wrap(quote!(rt::auto_options(&ROUTES[#i])));
-                    quote!(.options(#handler))
-                });
-                // Ours rather than axum's 405: middleware wrap it, and its
-                // `Allow` reads like the one `OPTIONS` sends.
-                let fallback = {
-                    let handler = wrap(quote!(rt::method_not_allowed(&ROUTES[#i])));
-                    quote!(.fallback(#handler))
-                };
-                quote!(rt::MethodRouter::<#state>::new() #(#calls)* #options #fallback)
-            };
-            quote! {
-                let check = rt::Check::<#state, _>::new(|| (&ROUTES[#i], rt::TrailingSlash::#slash));
-                let route: rt::MethodRouter<#state> = rt::route(&ROUTES[#i], #methods);
-            }
-        })
-        .collect::<Vec<_>>();
+            let _ = writeln!(out, "({}, rt::PublicRoute::{target}),", lit(&r.pattern));
+        }
+        let serve = wrap(
+            "rt::public_file(file)".to_string(),
+            &tree.public_middleware,
+            tree,
+            &mw_modules,
+        );
+        let _ = writeln!(
+            out,
+            "], PUBLIC_FILES, |file: &'static ::approute::PublicFile| -> rt::MethodRouter<{state}> {{ rt::any({serve}) }});"
+        );
+    }
 
-    let public = &tree.public;
-    let regs = registrations(routes, public, options.trailing_slash);
     // Each route is registered right after it is built, in a block of its
     // own: with every route bound first and registered after, 1,000 live
     // `MethodRouter`s (and the unwind paths dropping them) made release
     // builds of large apps take tens of minutes in LLVM.
-    let route_blocks = method_routers.iter().enumerate().map(|(i, build)| {
-        let patterns: Vec<&String> = regs
-            .iter()
-            .filter(|r| !r.public && r.target == Target::Route(i))
-            .map(|r| &r.pattern)
-            .collect();
-        // A route whose only URL is a public file's is never reached
-        // (Next.js serves the file); it is still built, so its handlers
-        // are checked.
-        let register = match patterns.split_last() {
-            None => quote!(let _ = route;),
-            Some((last, rest)) => quote! {
-                #(router = router.route(#rest, route.clone());)*
-                router = router.route(#last, route);
-            },
-        };
-        quote!({ #build #register })
-    });
-    let public_infos = public.iter().map(public_info);
-    // The public files' patterns go in as a table and one loop, not a
-    // chain of calls: a `public/` folder may hold thousands of files.
-    let public_table = regs.iter().filter(|r| r.public).map(|r| {
-        let pattern = &r.pattern;
-        let target = match r.target {
-            Target::Public(i) => quote!(rt::PublicRoute::File(#i)),
-            Target::RedirectStrip => quote!(rt::PublicRoute::RedirectStrip),
-            Target::RedirectAdd => quote!(rt::PublicRoute::RedirectAdd),
-            Target::Route(_) => unreachable!("routes are not registered as public"),
-        };
-        quote!((#pattern, #target))
-    });
-    let serve_public = wrap(
-        quote!(rt::public_file(file)),
-        &tree.public_middleware,
-        tree,
-        &mw_modules,
-    );
-    let router = if public.is_empty() {
-        quote!(rt::Router::<#state>::new())
-    } else {
-        quote! {
-            rt::public_routes(
-                rt::Router::<#state>::new(),
-                &[#(#public_table),*],
-                PUBLIC_FILES,
-                |file: &'static ::approute::PublicFile| -> rt::MethodRouter<#state> {
-                    rt::any(#serve_public)
-                },
+    for (i, (route, module)) in routes.iter().zip(&modules).enumerate() {
+        // The route's checks run first, then the middleware, then the
+        // cache, which so sits behind an auth guard (as Next.js runs
+        // middleware.ts before its cache).
+        let wrap = |handler: String| {
+            format!(
+                "check.handler({})",
+                wrap(handler, &route.middleware, tree, &mw_modules)
             )
-        }
-    };
-    let redirects = regs.iter().filter(|r| !r.public).filter_map(|r| {
-        let pattern = &r.pattern;
-        match r.target {
-            Target::Route(_) => None,
-            Target::RedirectStrip => Some(
-                quote!(router = router.route(#pattern, rt::redirect_without_slash::<#state>());),
-            ),
-            Target::RedirectAdd => {
-                Some(quote!(router = router.route(#pattern, rt::redirect_with_slash::<#state>());))
+        };
+        let cached = |handler: String| match route.config.revalidate {
+            Some(_) => format!("rt::with_layer(rt::cache_layer(&ROUTES[{i}]), {handler})"),
+            None => handler,
+        };
+        let _ = writeln!(
+            out,
+            "{{\nlet check = rt::Check::<{state}, _>::new(|| (&ROUTES[{i}], rt::TrailingSlash::{slash}));"
+        );
+        let _ = write!(
+            out,
+            "let route: rt::MethodRouter<{state}> = rt::route(&ROUTES[{i}], "
+        );
+        if route.any_method {
+            let handler = format!(
+                "is_handler_{i}({module}::{})",
+                crate::parse::ANY_METHOD_HANDLER
+            );
+            let _ = write!(out, "rt::any({})", wrap(cached(handler)));
+        } else {
+            let _ = write!(out, "rt::MethodRouter::<{state}>::new()");
+            for e in &route.exports {
+                let mut handler = format!("is_handler_{i}({module}::{})", e.method.as_str());
+                if e.method == Method::Get {
+                    handler = cached(handler);
+                }
+                let method = e.method.as_str().to_ascii_lowercase();
+                let _ = write!(out, ".{method}({})", wrap(handler));
             }
+            if !route.methods().contains(&Method::Options) {
+                let _ = write!(
+                    out,
+                    ".options({})",
+                    wrap(format!("rt::auto_options(&ROUTES[{i}])"))
+                );
+            }
+            // Ours rather than axum's 405: middleware wrap it, and its
+            // `Allow` reads like the one `OPTIONS` sends.
+            let _ = write!(
+                out,
+                ".fallback({})",
+                wrap(format!("rt::method_not_allowed(&ROUTES[{i}])"))
+            );
+        }
+        out.push_str(");\n");
+        match patterns[i].split_last() {
+            // A route whose only URL is a public file's is never reached
+            // (Next.js serves the file); it is still built, so its
+            // handlers are checked.
+            None => out.push_str("let _ = route;\n"),
+            Some((last, rest)) => {
+                for pattern in rest {
+                    let _ = writeln!(
+                        out,
+                        "router = router.route({}, route.clone());",
+                        lit(pattern)
+                    );
+                }
+                let _ = writeln!(out, "router = router.route({}, route);", lit(last));
+            }
+        }
+        out.push_str("}\n");
+    }
+    for r in regs.iter().filter(|r| !r.public) {
+        let redirect = match r.target {
+            Target::Route(_) => continue,
+            Target::RedirectStrip => "redirect_without_slash",
+            Target::RedirectAdd => "redirect_with_slash",
             Target::Public(_) => unreachable!("public files are registered by the loop"),
-        }
-    });
-    let doc = format!(
-        " The {count} route(s) approute found under the app folder and the {} public file(s), as an axum `Router`.",
-        public.len()
-    );
+        };
+        let _ = writeln!(
+            out,
+            "router = router.route({}, rt::{redirect}::<{state}>());",
+            lit(&r.pattern)
+        );
+    }
+    out.push_str("router\n}\n}\n");
+    Ok(out)
+}
 
-    Ok(quote! {
-        #[doc = #doc]
-        pub mod #module {
-            #glob
-            #(#mods)*
-
-            /// Every route, in the order Next.js ranks them.
-            #[allow(dead_code)]
-            pub static ROUTES: &[::approute::RouteInfo] = &[#(#infos),*];
-
-            /// Every file served from the public folder, sorted by path.
-            #[allow(dead_code)]
-            pub static PUBLIC_FILES: &[::approute::PublicFile] = &[#(#public_infos),*];
-
-            /// The router serving every route file under the app folder and
-            /// every file in the public folder.
-            pub fn router() -> ::approute::__private::Router<#state> {
-                use ::approute::__private as rt;
-                #(#checks)*
-                #[allow(unused_mut)]
-                let mut router = #router;
-                #(#route_blocks)*
-                #(#redirects)*
-                router
-            }
-        }
-    })
+/// A Rust string literal holding `s` (`Debug` escapes what must be).
+fn lit(s: &str) -> String {
+    format!("{s:?}")
 }
 
 /// `handler` wrapped in `chain`, the innermost middleware applied first so
 /// the outermost runs first; a folder's layer runs outside its function.
-fn wrap(handler: TokenStream, chain: &[usize], tree: &RouteTree, modules: &[Ident]) -> TokenStream {
+fn wrap(handler: String, chain: &[usize], tree: &RouteTree, modules: &[String]) -> String {
     chain.iter().rev().fold(handler, |inner, &i| {
         let module = &modules[i];
         let m = &tree.middleware[i];
         let inner = if m.function {
-            quote!(rt::with_middleware(#module::middleware, #inner))
+            format!("rt::with_middleware({module}::middleware, {inner})")
         } else {
             inner
         };
         if m.layer {
-            quote!(rt::with_layer(#module::layer(), #inner))
+            format!("rt::with_layer({module}::layer(), {inner})")
         } else {
             inner
         }
     })
 }
 
-/// A function that passes a handler through unchanged but whose bound, when
-/// unmet, makes rustc name the route file instead of generated code.
-fn handler_check(name: &Ident, file: &str, state: &TokenStream) -> TokenStream {
-    let trait_name = format_ident!(
-        "IsHandlerIn{}",
-        name.to_string().trim_start_matches("is_handler_")
+/// A function that passes a handler through but whose bound, when unmet,
+/// makes rustc name the route file instead of generated code.
+fn handler_check(out: &mut String, i: usize, file: &str, state: &str) {
+    let message = lit(&format!("`{{Self}}` in `{file}` is not an axum handler"));
+    let label = lit(&format!("a handler exported by `{file}`"));
+    let _ = writeln!(
+        out,
+        "#[diagnostic::on_unimplemented(message = {message}, label = {label}, \
+         note = \"every argument must be an extractor (the last may consume the body: `Json<T>`, `String`, `Bytes`, `Form<T>`), at most 16 of them, and the return type must implement `IntoResponse`\", \
+         note = \"a `State<T>` extractor needs `approute::app!(state = T)`\")]\n\
+         trait IsHandlerIn{i}<T, S>: rt::Handler<T, S> {{}}\n\
+         impl<H: rt::Handler<T, S>, T, S> IsHandlerIn{i}<T, S> for H {{}}\n\
+         // Opaque, so that what wraps a handler that failed the check sees a\n\
+         // handler still, and rustc reports the one error above.\n\
+         fn is_handler_{i}<H: IsHandlerIn{i}<T, {state}>, T: 'static>(handler: H) -> impl rt::Handler<T, {state}> {{ handler }}"
     );
-    let message = format!("`{{Self}}` in `{file}` is not an axum handler");
-    let label = format!("a handler exported by `{file}`");
-    quote! {
-        #[diagnostic::on_unimplemented(
-            message = #message,
-            label = #label,
-            note = "every argument must be an extractor (the last may consume the body: `Json<T>`, `String`, `Bytes`, `Form<T>`), at most 16 of them, and the return type must implement `IntoResponse`",
-            note = "a `State<T>` extractor needs `approute::app!(state = T)`"
-        )]
-        trait #trait_name<T, S>: rt::Handler<T, S> {}
-        impl<H: rt::Handler<T, S>, T, S> #trait_name<T, S> for H {}
-        // Opaque, so that what wraps a handler that failed the check sees
-        // a handler still, and rustc reports the one error above.
-        fn #name<H: #trait_name<T, #state>, T: 'static>(handler: H) -> impl rt::Handler<T, #state> {
-            handler
-        }
-    }
 }
 
-fn route_info(route: &Route) -> TokenStream {
-    let pattern = route.pattern();
-    let file = &route.file.display_path;
-    let methods: Vec<&str> = route_methods(route).iter().map(|m| m.as_str()).collect();
-    let segments = route.url.iter().map(|s| match s {
-        Segment::Static(_) | Segment::Group(_) => quote!(::approute::UrlSegment::Static),
-        Segment::Dynamic(n) => quote!(::approute::UrlSegment::Dynamic(#n)),
-        Segment::CatchAll(n) => quote!(::approute::UrlSegment::CatchAll(#n)),
-        Segment::OptionalCatchAll(n) => quote!(::approute::UrlSegment::OptionalCatchAll(#n)),
-    });
-    let allow = allow_header(route);
-    let config = route_config(&route.config);
-    quote! {
-        ::approute::RouteInfo::__new(#pattern, #file, &[#(#methods),*], &[#(#segments),*], #allow, #config)
+fn route_info(out: &mut String, route: &Route) {
+    let _ = write!(
+        out,
+        "::approute::RouteInfo::__new({}, {}, &[",
+        lit(&route.pattern()),
+        lit(&route.file.display_path)
+    );
+    for m in route_methods(route) {
+        let _ = write!(out, "{},", lit(m.as_str()));
     }
+    out.push_str("], &[");
+    for s in &route.url {
+        let _ = match s {
+            Segment::Static(_) | Segment::Group(_) => {
+                write!(out, "::approute::UrlSegment::Static,")
+            }
+            Segment::Dynamic(n) => write!(out, "::approute::UrlSegment::Dynamic({}),", lit(n)),
+            Segment::CatchAll(n) => write!(out, "::approute::UrlSegment::CatchAll({}),", lit(n)),
+            Segment::OptionalCatchAll(n) => {
+                write!(out, "::approute::UrlSegment::OptionalCatchAll({}),", lit(n))
+            }
+        };
+    }
+    let _ = write!(out, "], {}, ", lit(&allow_header(route)));
+    route_config(out, &route.config);
+    out.push_str("),\n");
 }
 
-fn public_info(file: &crate::public::PublicFile) -> TokenStream {
-    let url = file.url();
-    let shown = &file.display_path;
-    let path = file.abs_path.to_string_lossy().into_owned();
-    let content_type = file.content_type;
-    let etag = &file.etag;
+fn public_info(out: &mut String, file: &crate::public::PublicFile) {
     let last_modified = match (file.last_modified(), file.modified) {
         (Some(date), Some(seconds)) => {
-            quote!(::core::option::Option::Some((#date, #seconds)))
+            format!("::core::option::Option::Some(({}, {seconds}))", lit(&date))
         }
-        _ => quote!(::core::option::Option::None),
+        _ => "::core::option::Option::None".to_string(),
     };
-    quote! {
-        ::approute::PublicFile::__new(#url, #shown, ::core::include_bytes!(#path), #content_type, #etag, #last_modified)
-    }
+    let _ = writeln!(
+        out,
+        "::approute::PublicFile::__new({}, {}, ::core::include_bytes!({}), {}, {}, {last_modified}),",
+        lit(&file.url()),
+        lit(&file.display_path),
+        lit(&file.abs_path.to_string_lossy()),
+        lit(file.content_type),
+        lit(&file.etag),
+    );
 }
 
-fn route_config(config: &crate::config::RouteConfig) -> TokenStream {
+fn route_config(out: &mut String, config: &crate::config::RouteConfig) {
     if *config == crate::config::RouteConfig::default() {
-        return quote!(::approute::RouteConfig::NONE);
+        out.push_str("::approute::RouteConfig::NONE");
+        return;
     }
     let option = |v: Option<u64>| match v {
-        Some(n) => quote!(::core::option::Option::Some(#n)),
-        None => quote!(::core::option::Option::None),
+        Some(n) => format!("::core::option::Option::Some({n})"),
+        None => "::core::option::Option::None".to_string(),
     };
-    let revalidate = option(config.revalidate);
-    let max_duration = option(config.max_duration);
-    let body_limit = match config.body_limit {
-        Some(n) => {
-            let n = n as usize;
-            quote!(::core::option::Option::Some(#n))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let tags = &config.cache_tags;
-    let credentialed = config.cache_credentialed;
-    quote! {
-        ::approute::RouteConfig {
-            revalidate: #revalidate,
-            cache_tags: &[#(#tags),*],
-            cache_credentialed: #credentialed,
-            body_limit: #body_limit,
-            max_duration: #max_duration,
-        }
-    }
+    let tags: Vec<String> = config.cache_tags.iter().map(|t| lit(t)).collect();
+    let _ = write!(
+        out,
+        "::approute::RouteConfig {{ revalidate: {}, cache_tags: &[{}], cache_credentialed: {}, body_limit: {}, max_duration: {} }}",
+        option(config.revalidate),
+        tags.join(", "),
+        config.cache_credentialed,
+        option(config.body_limit),
+        option(config.max_duration),
+    );
 }
 
 /// The `Allow` value for the route: what it exports, `HEAD` where `GET`
@@ -361,7 +355,7 @@ fn route_methods(route: &Route) -> Vec<Method> {
 
 /// `route_api_users_id` for `app/api/users/[id]`: readable in error
 /// messages, unique, never a keyword.
-fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) -> Vec<Ident> {
+fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) -> Vec<String> {
     let mut used = BTreeSet::new();
     files
         .map(|file| {
@@ -392,7 +386,7 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
                 name = format!("{base}_{n}");
                 n += 1;
             }
-            Ident::new(&name, Span::call_site())
+            name
         })
         .collect()
 }

@@ -74,7 +74,7 @@ impl Options {
 /// Runs the whole pipeline and returns the generated module as formatted
 /// Rust source, or every problem found, sorted.
 pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
-    let file: syn::File = syn::parse2(generate_tokens(options)?).map_err(|e| {
+    let file = syn::parse_file(&generate_source(options)?).map_err(|e| {
         vec![Diagnostic::new(
             format!("approute: internal error, generated code does not parse: {e}"),
             "please report this as a bug",
@@ -88,9 +88,9 @@ pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
 }
 
 /// The same code as [`generate`], unformatted: what the macro hands rustc.
-/// Formatting (a re-parse and prettyplease) costs more than the rest of the
+/// Formatting (a parse and prettyplease) costs more than the rest of the
 /// pipeline together and rustc does not need it.
-pub fn generate_tokens(options: &Options) -> Result<proc_macro2::TokenStream, Vec<Diagnostic>> {
+pub fn generate_source(options: &Options) -> Result<String, Vec<Diagnostic>> {
     let tree = load(options)?;
     emit::emit(&tree, &options.emit).map_err(|e| {
         vec![Diagnostic::new(
@@ -484,11 +484,11 @@ mod tests {
     }
 
     #[test]
-    fn unformatted_tokens_are_the_formatted_code() {
+    fn unformatted_source_is_the_formatted_code() {
         let (dir, _) = load_tree(&[("app/a/[id]/route.rs", GET), ("app/middleware.rs", MW)]);
         let options = Options::new(dir.path());
-        let tokens = generate_tokens(&options).unwrap();
-        let formatted = prettyplease::unparse(&syn::parse2(tokens).unwrap());
+        let source = generate_source(&options).unwrap();
+        let formatted = prettyplease::unparse(&syn::parse_file(&source).unwrap());
         assert!(generate(&options).unwrap().ends_with(&formatted));
     }
 
@@ -571,10 +571,10 @@ mod tests {
         let data = dir.path().join("public/data.json");
         assert!(code.contains(&format!("include_bytes!({:?})", data.to_str().unwrap())));
         assert!(
-            code.contains(r#"("/img/a%20b.txt", rt::PublicRoute::File(1usize))"#),
+            code.contains(r#"("/img/a%20b.txt", rt::PublicRoute::File(1))"#),
             "{code}"
         );
-        assert!(code.contains(r#"("/data.json", rt::PublicRoute::File(0usize))"#));
+        assert!(code.contains(r#"("/data.json", rt::PublicRoute::File(0))"#));
         assert!(
             code.contains("router = router.route(\"/api\", route);"),
             "{code}"

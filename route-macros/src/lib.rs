@@ -29,10 +29,10 @@ pub fn app(input: TokenStream) -> TokenStream {
 
     // Parse route files with proc-macro2's own lexer so spans carry their
     // real line and column in the route file, not the macro call site.
-    // The fallback's tokens reach rustc as text, lexed once; unformatted,
+    // The generated code reaches rustc as text, lexed once; unformatted,
     // since formatting would cost more than the whole pipeline.
     proc_macro2::fallback::force();
-    let generated = approute_codegen::generate_tokens(&options).map(|tokens| tokens.to_string());
+    let generated = approute_codegen::generate_source(&options);
     proc_macro2::fallback::unforce();
 
     match generated {

@@ -2,11 +2,10 @@
 //! `approute::app!` runs inside rustc on `CRATE_DIR/DIR` (`app`), REPS times, and
 //! prints one JSON line: the route count, the generated size, and each run's
 //! times in microseconds for `load` (scan, segment, parse, check), for
-//! `macro` (what `app!` runs: `generate_tokens` and `to_string`, end to end),
-//! for the formatted `generate`, and for the stages one by one: `emit`
-//! (quote), `reparse` (syn::parse2 of the emitted tokens), `unparse`
-//! (prettyplease), and `to_string` (`TokenStream::to_string`, what a macro
-//! that skips formatting would do instead of the last two).
+//! `macro` (what `app!` runs: `generate_source`, end to end; rustc then lexes
+//! the text), for the formatted `generate`, and for the stages one by one:
+//! `emit` (writes the text), `reparse` (syn::parse_file of it) and `unparse`
+//! (prettyplease), the last two only for `generate`.
 //! With CODEGEN_BENCH_DUMP=path it also writes the generated module there.
 
 use std::time::Instant;
@@ -27,13 +26,13 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e:?}"))
         .routes
         .len();
-    let (mut load, mut generate, mut emit, mut reparse, mut unparse, mut to_string) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut load, mut generate, mut emit, mut reparse, mut unparse) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let mut macro_path = vec![];
     let mut bytes = 0;
     for _ in 0..reps {
         let t = Instant::now();
-        let text = approute_codegen::generate_tokens(&options).unwrap().to_string();
+        let text = approute_codegen::generate_source(&options).unwrap();
         macro_path.push(micros(t));
         std::hint::black_box(text);
 
@@ -49,14 +48,10 @@ fn main() {
         let tree = approute_codegen::load(&options).unwrap();
         load.push(micros(t));
         let t = Instant::now();
-        let tokens = approute_codegen::emit::emit(&tree, &options.emit).unwrap();
+        let text = approute_codegen::emit::emit(&tree, &options.emit).unwrap();
         emit.push(micros(t));
         let t = Instant::now();
-        let text = tokens.to_string();
-        to_string.push(micros(t));
-        std::hint::black_box(text);
-        let t = Instant::now();
-        let file: syn::File = syn::parse2(tokens).unwrap();
+        let file = syn::parse_file(&text).unwrap();
         reparse.push(micros(t));
         let t = Instant::now();
         let pretty = prettyplease::unparse(&file);
@@ -66,6 +61,6 @@ fn main() {
     }
     println!(
         "{{\"routes\": {routes}, \"generated_bytes\": {bytes}, \"load_us\": {load:?}, \"macro_us\": {macro_path:?}, \"generate_us\": {generate:?}, \
-         \"emit_us\": {emit:?}, \"reparse_us\": {reparse:?}, \"unparse_us\": {unparse:?}, \"to_string_us\": {to_string:?}}}"
+         \"emit_us\": {emit:?}, \"reparse_us\": {reparse:?}, \"unparse_us\": {unparse:?}}}"
     );
 }
