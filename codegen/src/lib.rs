@@ -129,13 +129,17 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
 
     let mut bad_folders = BTreeMap::new();
     let mut routes = Vec::new();
-    for file in app.routes.into_iter().chain(pages) {
+    let files: Vec<RouteFile> = app.routes.into_iter().chain(pages).collect();
+    let parsed = read_and_parse(&files);
+    for (file, parsed) in files.into_iter().zip(parsed) {
         let segments = segments(&file, &mut bad_folders);
-        let Some(source) = read(&file, &mut problems) else {
-            continue;
+        let (exports, mut file_problems) = match parsed {
+            Ok(parsed) => parsed,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
         };
-        let (exports, mut file_problems) =
-            parse::parse_route_file(&file.display_path, &source, file.convention);
         problems.append(&mut file_problems);
         if let Some(segments) = segments {
             routes.push(make_route(file, segments, exports));
@@ -178,6 +182,44 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     } else {
         Err(error::sorted(problems))
     }
+}
+
+type Parsed = Result<(parse::Exports, Vec<Diagnostic>), Diagnostic>;
+
+/// Reads and parses every route file, in order. Parsing is most of the
+/// macro's time and each file stands alone, so large trees are split over
+/// the machine's cores (an incremental build leaves them idle while the one
+/// crate that changed recompiles).
+fn read_and_parse(files: &[RouteFile]) -> Vec<Parsed> {
+    let one = |file: &RouteFile| -> Parsed {
+        let mut problems = Vec::new();
+        let source = read(file, &mut problems).ok_or_else(|| problems.remove(0))?;
+        Ok(parse::parse_route_file(
+            &file.display_path,
+            &source,
+            file.convention,
+        ))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    // Below this, starting threads costs more than it saves.
+    const FILES_PER_THREAD: usize = 64;
+    if threads < 2 || files.len() < 2 * FILES_PER_THREAD {
+        return files.iter().map(one).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn read(file: &RouteFile, problems: &mut Vec<Diagnostic>) -> Option<String> {
@@ -430,6 +472,44 @@ mod tests {
 
     const GET: &str = "pub async fn GET() {}";
     const MW: &str = "pub async fn middleware() {}";
+
+    #[test]
+    fn large_trees_parse_in_parallel_and_report_like_small_ones() {
+        // Enough files for `read_and_parse` to split them over threads.
+        let mut files: Vec<(String, String)> = (0..300)
+            .map(|i| (format!("app/r{i}/route.rs"), GET.to_string()))
+            .collect();
+        files[7].1 = "\n\npub async fn Get() {}".to_string();
+        files[250].1 = "pub async fn GET( {}".to_string();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, s)| (p.as_str(), s.as_str()))
+            .collect();
+        let (_dir, tree) = load_tree(&refs);
+        let problems = tree.unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        let at = |p: &Diagnostic| (p.locations[0].path.clone(), p.locations[0].line);
+        let mut found: Vec<_> = problems.iter().map(at).collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("app/r250/route.rs".to_string(), 1),
+                ("app/r7/route.rs".to_string(), 3),
+            ]
+        );
+
+        files[7].1 = GET.to_string();
+        files[250].1 = GET.to_string();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, s)| (p.as_str(), s.as_str()))
+            .collect();
+        let (_dir, tree) = load_tree(&refs);
+        let tree = tree.unwrap();
+        assert_eq!(tree.routes.len(), 300);
+        assert!(tree.routes.iter().all(|r| r.methods() == [Method::Get]));
+    }
 
     #[test]
     fn middleware_wrap_their_folder_and_below_outermost_first() {
