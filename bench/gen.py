@@ -210,7 +210,9 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
         .await
         .expect("bind");
-    AXUM::serve(listener, ROUTER).await.expect("serve");
+    // `into_make_service` turns the routes into services once; a bare
+    // Router would be converted again for every connection.
+    AXUM::serve(listener, ROUTER.into_make_service()).await.expect("serve");
 }
 """
 

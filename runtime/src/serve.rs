@@ -471,7 +471,11 @@ impl Server {
         }
 
         let handler = Arc::new(Handler {
-            router: router.layer(DefaultBodyLimit::max(body_limit)),
+            // `with_state` turns every handler into a service once, not on
+            // every request.
+            router: router
+                .layer(DefaultBodyLimit::max(body_limit))
+                .with_state(()),
             body_cap,
             timeout,
             timeout_status,
