@@ -82,22 +82,35 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<String, String> {
         );
     }
 
-    out.push_str("/// Every route, in the order Next.js ranks them.\n#[allow(dead_code)] pub static ROUTES: &[::approute::RouteInfo] = &[\n");
-    for route in routes {
+    out.push_str("use ::approute::__private as rt;\n");
+    // Every per-route item is named after the route's module, not its
+    // position: adding a route then leaves the others' items unchanged, so
+    // rustc's incremental cache reuses them.
+    let infos: Vec<String> = modules.iter().map(|m| m.to_ascii_uppercase()).collect();
+    for (route, info) in routes.iter().zip(&infos) {
+        let _ = write!(out, "const {info}: ::approute::RouteInfo = ");
         route_info(&mut out, route);
+        out.push_str(";\n");
     }
+    out.push_str("/// Every route, in the order Next.js ranks them.\n#[allow(dead_code)] pub static ROUTES: &[::approute::RouteInfo] = &[");
+    out.push_str(&infos.join(", "));
     out.push_str("];\n/// Every file served from the public folder, sorted by path.\n#[allow(dead_code)] pub static PUBLIC_FILES: &[::approute::PublicFile] = &[\n");
     for file in public {
         public_info(&mut out, file);
     }
+    out.push_str("];\n");
+    for (i, (route, module)) in routes.iter().zip(&modules).enumerate() {
+        let names = RouteNames {
+            module,
+            info: &infos[i],
+        };
+        build_route(&mut out, route, &names, tree, &mw_modules, state, slash);
+    }
     let _ = writeln!(
         out,
-        "];\n/// The router serving every route file under the app folder and\n/// every file in the public folder.\n\
-         pub fn router() -> ::approute::__private::Router<{state}> {{\nuse ::approute::__private as rt;"
+        "/// The router serving every route file under the app folder and\n/// every file in the public folder.\n\
+         pub fn router() -> ::approute::__private::Router<{state}> {{"
     );
-    for (i, route) in routes.iter().enumerate() {
-        handler_check(&mut out, i, &route.file.display_path, state);
-    }
 
     out.push_str("#[allow(unused_mut)] let mut router = ");
     if public.is_empty() {
@@ -127,70 +140,24 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<String, String> {
         );
     }
 
-    // Each route is registered right after it is built, in a block of its
-    // own: with every route bound first and registered after, 1,000 live
-    // `MethodRouter`s (and the unwind paths dropping them) made release
-    // builds of large apps take tens of minutes in LLVM.
-    for (i, (route, module)) in routes.iter().zip(&modules).enumerate() {
-        // The route's checks run first, then the middleware, then the
-        // cache, which so sits behind an auth guard (as Next.js runs
-        // middleware.ts before its cache).
-        let wrap = |handler: String| {
-            format!(
-                "check.handler({})",
-                wrap(handler, &route.middleware, tree, &mw_modules)
-            )
-        };
-        let cached = |handler: String| match route.config.revalidate {
-            Some(_) => format!("rt::with_layer(rt::cache_layer(&ROUTES[{i}]), {handler})"),
-            None => handler,
-        };
-        let _ = writeln!(
-            out,
-            "{{\nlet check = rt::Check::<{state}, _>::new(|| (&ROUTES[{i}], rt::TrailingSlash::{slash}));"
-        );
-        let _ = write!(
-            out,
-            "let route: rt::MethodRouter<{state}> = rt::route(&ROUTES[{i}], "
-        );
-        if route.any_method {
-            let handler = format!(
-                "is_handler_{i}({module}::{})",
-                crate::parse::ANY_METHOD_HANDLER
-            );
-            let _ = write!(out, "rt::any({})", wrap(cached(handler)));
-        } else {
-            let _ = write!(out, "rt::MethodRouter::<{state}>::new()");
-            for e in &route.exports {
-                let mut handler = format!("is_handler_{i}({module}::{})", e.method.as_str());
-                if e.method == Method::Get {
-                    handler = cached(handler);
-                }
-                let method = e.method.as_str().to_ascii_lowercase();
-                let _ = write!(out, ".{method}({})", wrap(handler));
-            }
-            if !route.methods().contains(&Method::Options) {
-                let _ = write!(
+    // Each route is registered right after it is built: with every route
+    // bound first and registered after, 1,000 live `MethodRouter`s (and the
+    // unwind paths dropping them) made release builds of large apps take
+    // tens of minutes in LLVM.
+    for (module, patterns) in modules.iter().zip(&patterns) {
+        match patterns.split_last() {
+            // A route whose only URL is a public file's is never reached
+            // (Next.js serves the file); its function is still type-checked.
+            None => {}
+            Some((last, [])) => {
+                let _ = writeln!(
                     out,
-                    ".options({})",
-                    wrap(format!("rt::auto_options(&ROUTES[{i}])"))
+                    "router = router.route({}, build_{module}());",
+                    lit(last)
                 );
             }
-            // Ours rather than axum's 405: middleware wrap it, and its
-            // `Allow` reads like the one `OPTIONS` sends.
-            let _ = write!(
-                out,
-                ".fallback({})",
-                wrap(format!("rt::method_not_allowed(&ROUTES[{i}])"))
-            );
-        }
-        out.push_str(");\n");
-        match patterns[i].split_last() {
-            // A route whose only URL is a public file's is never reached
-            // (Next.js serves the file); it is still built, so its
-            // handlers are checked.
-            None => out.push_str("let _ = route;\n"),
             Some((last, rest)) => {
+                let _ = writeln!(out, "{{\nlet route = build_{module}();");
                 for pattern in rest {
                     let _ = writeln!(
                         out,
@@ -198,10 +165,9 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<String, String> {
                         lit(pattern)
                     );
                 }
-                let _ = writeln!(out, "router = router.route({}, route);", lit(last));
+                let _ = writeln!(out, "router = router.route({}, route);\n}}", lit(last));
             }
         }
-        out.push_str("}\n");
     }
     for r in regs.iter().filter(|r| !r.public) {
         let redirect = match r.target {
@@ -244,9 +210,84 @@ fn wrap(handler: String, chain: &[usize], tree: &RouteTree, modules: &[String]) 
     })
 }
 
+/// The stable names of one route's generated items.
+struct RouteNames<'a> {
+    /// Its `#[path]` module, `route_api_users_id`.
+    module: &'a str,
+    /// Its `RouteInfo` constant, `ROUTE_API_USERS_ID`.
+    info: &'a str,
+}
+
+/// `fn build_<module>()`: the route's `MethodRouter`, each handler behind
+/// the route's checks, its middleware and its cache. A function of its own
+/// per route keeps rustc's type check and LLVM working on small bodies.
+fn build_route(
+    out: &mut String,
+    route: &Route,
+    names: &RouteNames,
+    tree: &RouteTree,
+    mw_modules: &[String],
+    state: &str,
+    slash: &str,
+) {
+    let RouteNames { module, info } = names;
+    handler_check(out, module, &route.file.display_path, state);
+    // The route's checks run first, then the middleware, then the cache,
+    // which so sits behind an auth guard (as Next.js runs middleware.ts
+    // before its cache).
+    let wrap = |handler: String| {
+        format!(
+            "check.handler({})",
+            wrap(handler, &route.middleware, tree, mw_modules)
+        )
+    };
+    let cached = |handler: String| match route.config.revalidate {
+        Some(_) => format!("rt::with_layer(rt::cache_layer(&{info}), {handler})"),
+        None => handler,
+    };
+    let _ = writeln!(
+        out,
+        "#[allow(dead_code)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{\n\
+         let check = rt::Check::<{state}, _>::new(|| (&{info}, rt::TrailingSlash::{slash}));"
+    );
+    let _ = write!(out, "rt::route(&{info}, ");
+    if route.any_method {
+        let handler = format!(
+            "is_handler_{module}({module}::{})",
+            crate::parse::ANY_METHOD_HANDLER
+        );
+        let _ = write!(out, "rt::any({})", wrap(cached(handler)));
+    } else {
+        let _ = write!(out, "rt::MethodRouter::<{state}>::new()");
+        for e in &route.exports {
+            let mut handler = format!("is_handler_{module}({module}::{})", e.method.as_str());
+            if e.method == Method::Get {
+                handler = cached(handler);
+            }
+            let method = e.method.as_str().to_ascii_lowercase();
+            let _ = write!(out, ".{method}({})", wrap(handler));
+        }
+        if !route.methods().contains(&Method::Options) {
+            let _ = write!(
+                out,
+                ".options({})",
+                wrap(format!("rt::auto_options(&{info})"))
+            );
+        }
+        // Ours rather than axum's 405: middleware wrap it, and its `Allow`
+        // reads like the one `OPTIONS` sends.
+        let _ = write!(
+            out,
+            ".fallback({})",
+            wrap(format!("rt::method_not_allowed(&{info})"))
+        );
+    }
+    out.push_str(")\n}\n");
+}
+
 /// A function that passes a handler through but whose bound, when unmet,
 /// makes rustc name the route file instead of generated code.
-fn handler_check(out: &mut String, i: usize, file: &str, state: &str) {
+fn handler_check(out: &mut String, module: &str, file: &str, state: &str) {
     let message = lit(&format!("`{{Self}}` in `{file}` is not an axum handler"));
     let label = lit(&format!("a handler exported by `{file}`"));
     let _ = writeln!(
@@ -254,11 +295,12 @@ fn handler_check(out: &mut String, i: usize, file: &str, state: &str) {
         "#[diagnostic::on_unimplemented(message = {message}, label = {label}, \
          note = \"every argument must be an extractor (the last may consume the body: `Json<T>`, `String`, `Bytes`, `Form<T>`), at most 16 of them, and the return type must implement `IntoResponse`\", \
          note = \"a `State<T>` extractor needs `approute::app!(state = T)`\")]\n\
-         trait IsHandlerIn{i}<T, S>: rt::Handler<T, S> {{}}\n\
-         impl<H: rt::Handler<T, S>, T, S> IsHandlerIn{i}<T, S> for H {{}}\n\
+         #[allow(non_camel_case_types)]\n\
+         trait IsHandlerIn_{module}<T, S>: rt::Handler<T, S> {{}}\n\
+         impl<H: rt::Handler<T, S>, T, S> IsHandlerIn_{module}<T, S> for H {{}}\n\
          // Opaque, so that what wraps a handler that failed the check sees a\n\
          // handler still, and rustc reports the one error above.\n\
-         fn is_handler_{i}<H: IsHandlerIn{i}<T, {state}>, T: 'static>(handler: H) -> impl rt::Handler<T, {state}> {{ handler }}"
+         fn is_handler_{module}<H: IsHandlerIn_{module}<T, {state}>, T: 'static>(handler: H) -> impl rt::Handler<T, {state}> {{ handler }}"
     );
 }
 
@@ -287,7 +329,7 @@ fn route_info(out: &mut String, route: &Route) {
     }
     let _ = write!(out, "], {}, ", lit(&allow_header(route)));
     route_config(out, &route.config);
-    out.push_str("),\n");
+    out.push(')');
 }
 
 fn public_info(out: &mut String, file: &crate::public::PublicFile) {
