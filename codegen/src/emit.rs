@@ -103,6 +103,7 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> Result<String, String> {
         let names = RouteNames {
             module,
             info: &infos[i],
+            mark: names_other_params(route, &patterns[i]),
         };
         build_route(&mut out, route, &names, tree, &mw_modules, state, slash);
     }
@@ -216,6 +217,20 @@ struct RouteNames<'a> {
     module: &'a str,
     /// Its `RouteInfo` constant, `ROUTE_API_USERS_ID`.
     info: &'a str,
+    /// Whether each request must carry the route for `Params`.
+    mark: bool,
+}
+
+/// Whether one of the route's patterns names a parameter the route does
+/// not have: a catch-all's fill-in patterns under a dynamic sibling's
+/// `{id}`. Elsewhere `Params` reads the parameters from the matched pattern.
+fn names_other_params(route: &Route, patterns: &[&str]) -> bool {
+    let own: Vec<&str> = route.url.iter().filter_map(Segment::param).collect();
+    patterns.iter().any(|p| {
+        p.split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .any(|name| !own.contains(&name.trim_start_matches('*')))
+    })
 }
 
 /// `fn build_<module>()`: the route's `MethodRouter`, each handler behind
@@ -230,7 +245,7 @@ fn build_route(
     state: &str,
     slash: &str,
 ) {
-    let RouteNames { module, info } = names;
+    let RouteNames { module, info, mark } = names;
     handler_check(out, module, &route.file.display_path, state);
     // The route's checks run first, then the middleware, then the cache,
     // which so sits behind an auth guard (as Next.js runs middleware.ts
@@ -248,7 +263,7 @@ fn build_route(
     let _ = writeln!(
         out,
         "#[allow(dead_code)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{\n\
-         let check = rt::Check::<{state}, _>::new(|| (&{info}, rt::TrailingSlash::{slash}));"
+         let check = rt::Check::<{state}, _>::new(|| (&{info}, rt::TrailingSlash::{slash}, {mark}));"
     );
     let _ = write!(out, "rt::route(&{info}, ");
     if route.any_method {

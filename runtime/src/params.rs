@@ -1,13 +1,14 @@
 //! `approute::Params`: a route's parameters as Next.js gives them.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::route::{MatchedRoute, MatchedStaticRoute};
+use crate::route::MatchedRoute;
 use crate::route_info::{RouteInfo, UrlSegment};
 
 /// One parameter's value: a string for `[x]`, a list for `[...x]` and
@@ -43,7 +44,7 @@ impl Serialize for ParamValue {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    values: Vec<(&'static str, ParamValue)>,
+    values: Vec<(Cow<'static, str>, ParamValue)>,
 }
 
 impl Params {
@@ -64,11 +65,11 @@ impl Params {
     }
 
     pub fn value(&self, name: &str) -> Option<&ParamValue> {
-        self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &ParamValue)> {
-        self.values.iter().map(|(n, v)| (*n, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
+        self.values.iter().map(|(n, v)| (n.as_ref(), v))
     }
 
     pub fn len(&self) -> usize {
@@ -95,7 +96,7 @@ impl Params {
                 UrlSegment::Static => {}
                 UrlSegment::Dynamic(name) => {
                     let value = raw.get(i).copied().unwrap_or_default();
-                    values.push((name, ParamValue::One(decode_segment(value)?)));
+                    values.push((name.into(), ParamValue::One(decode_segment(value)?)));
                 }
                 UrlSegment::CatchAll(name) | UrlSegment::OptionalCatchAll(name) => {
                     let rest = raw.get(i..).unwrap_or_default();
@@ -104,13 +105,50 @@ impl Params {
                             .iter()
                             .map(|s| decode_segment(s))
                             .collect::<Result<_, _>>()?;
-                        values.push((name, ParamValue::Many(list)));
+                        values.push((name.into(), ParamValue::Many(list)));
                     }
                 }
             }
         }
         Ok(Params { values })
     }
+
+    /// Reads the parameters of the pattern axum matched (`/a/{id}/{*rest}`)
+    /// from the raw path it matched: what a route's own pattern gives
+    /// without its `RouteInfo` (an optional catch-all's bare URL has its own
+    /// pattern, without the parameter).
+    pub(crate) fn from_pattern(pattern: &str, path: &str) -> Result<Params, InvalidPath> {
+        let raw: Vec<&str> = segments(path).collect();
+        let mut values = Vec::new();
+        for (i, part) in segments(pattern).enumerate() {
+            let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+                continue;
+            };
+            if let Some(name) = name.strip_prefix('*') {
+                let list = raw.get(i..).unwrap_or_default();
+                let list = list
+                    .iter()
+                    .map(|s| decode_segment(s))
+                    .collect::<Result<_, _>>()?;
+                values.push((Cow::Owned(name.to_string()), ParamValue::Many(list)));
+                break;
+            }
+            let value = raw.get(i).copied().unwrap_or_default();
+            values.push((
+                Cow::Owned(name.to_string()),
+                ParamValue::One(decode_segment(value)?),
+            ));
+        }
+        Ok(Params { values })
+    }
+}
+
+/// The segments of a path or pattern, without the leading slash or a
+/// trailing one.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    trimmed.split('/').filter(move |_| !trimmed.is_empty())
 }
 
 impl Serialize for Params {
@@ -175,7 +213,7 @@ fn hex_value(b: u8) -> Option<u8> {
 /// Rejection of [`Params`].
 #[derive(Debug)]
 pub enum ParamsRejection {
-    /// The handler is not behind a route of `approute::app!`.
+    /// The handler is not behind an axum `Router` route.
     NotAnApprouteRoute,
     InvalidPath,
 }
@@ -185,7 +223,7 @@ impl axum::response::IntoResponse for ParamsRejection {
         match self {
             ParamsRejection::NotAnApprouteRoute => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "approute::Params used in a handler that is not an approute route",
+                "approute::Params used in a handler that is not behind a Router route",
             )
                 .into_response(),
             ParamsRejection::InvalidPath => {
@@ -199,13 +237,37 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ParamsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, ParamsRejection> {
-        let Some(MatchedRoute(route)) = parts.extensions.get::<MatchedRoute>().copied() else {
-            return match parts.extensions.get::<MatchedStaticRoute>() {
-                Some(_) => Ok(Params::default()),
-                None => Err(ParamsRejection::NotAnApprouteRoute),
-            };
+        if let Some(MatchedRoute(route)) = parts.extensions.get::<MatchedRoute>().copied() {
+            return Params::from_path(route, parts.uri.path())
+                .map_err(|_| ParamsRejection::InvalidPath);
+        }
+        // Most routes are not marked (a mark costs an allocation or two on
+        // every request): their registered pattern, which axum records,
+        // names the same parameters.
+        let pattern = parts
+            .extensions
+            .get::<MatchedPath>()
+            .ok_or(ParamsRejection::NotAnApprouteRoute)?
+            .as_str();
+        let path = parts.uri.path();
+        // Under `Router::nest` the pattern starts with the outer prefix,
+        // which `uri` no longer has: skip as many segments as were cut.
+        let cut = parts.extensions.get::<OriginalUri>().map_or(0, |original| {
+            segments(original.0.path())
+                .count()
+                .saturating_sub(segments(path).count())
+        });
+        let pattern = match segments(pattern).nth(cut) {
+            Some(_) if cut > 0 => {
+                let start = pattern
+                    .match_indices('/')
+                    .nth(cut)
+                    .map_or(pattern.len(), |(i, _)| i);
+                &pattern[start..]
+            }
+            _ => pattern,
         };
-        Params::from_path(route, parts.uri.path()).map_err(|_| ParamsRejection::InvalidPath)
+        Params::from_pattern(pattern, path).map_err(|_| ParamsRejection::InvalidPath)
     }
 }
 

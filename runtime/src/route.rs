@@ -32,12 +32,6 @@ pub enum TrailingSlash {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
 
-/// Marks a request to an approute route without parameters, for
-/// [`crate::Params`]. Zero-sized, so inserting it allocates nothing, where
-/// [`MatchedRoute`] costs an allocation on every request.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct MatchedStaticRoute;
-
 /// Finishes a generated route: the body limit its `BODY_LIMIT` sets for
 /// extractors. A layer costs a boxed service per request, so routes without
 /// one are returned as they are.
@@ -76,9 +70,12 @@ impl<S, R: Copy> Copy for Check<S, R> {}
 
 impl<S, R> Check<S, R>
 where
-    R: Fn() -> (&'static RouteInfo, TrailingSlash) + Copy,
+    R: Fn() -> (&'static RouteInfo, TrailingSlash, bool) + Copy,
 {
-    /// `route` gives the route and the app's trailing-slash mode.
+    /// `route` gives the route, the app's trailing-slash mode, and whether
+    /// [`crate::Params`] needs the route marked on each request (only where
+    /// a registered pattern names parameters the route does not have: the
+    /// fill-in patterns of a catch-all beside a dynamic folder).
     pub fn new(route: R) -> Check<S, R> {
         Check {
             route,
@@ -206,7 +203,7 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
 
 impl<R, H, T, S> Handler<T, S> for Checked<S, R, H>
 where
-    R: Fn() -> (&'static RouteInfo, TrailingSlash) + Copy + Send + Sync + 'static,
+    R: Fn() -> (&'static RouteInfo, TrailingSlash, bool) + Copy + Send + Sync + 'static,
     H: Handler<T, S>,
     S: Clone + Send + Sync + 'static,
     T: 'static,
@@ -214,7 +211,7 @@ where
     type Future = CheckedFuture<H::Future>;
 
     fn call(self, mut req: Request, state: S) -> Self::Future {
-        let (info, slash) = (self.check.route)();
+        let (info, slash, mark) = (self.check.route)();
         if let Some(answer) = precheck(info, slash, &req) {
             return CheckedFuture::Answered {
                 answer: Some(Box::new(answer)),
@@ -225,10 +222,11 @@ where
             // A body without Content-Length (chunked) stops at the limit too.
             req = req.map(|body| Body::new(Limited::new(body, limit)));
         }
-        if info.has_params() {
+        // Only `Params` reads it, and only where the matched pattern does
+        // not tell the route's parameters: inserting costs an allocation,
+        // and often a second one when the extension map grows.
+        if mark {
             req.extensions_mut().insert(MatchedRoute(info));
-        } else {
-            req.extensions_mut().insert(MatchedStaticRoute);
         }
         let future = self.inner.call(req, state);
         match config.max_duration {
@@ -322,7 +320,7 @@ mod tests {
     /// one makes that clone free, as for a plain `fn` handler.
     #[test]
     fn a_checked_fn_handler_is_zero_sized() {
-        let check = Check::<(), _>::new(|| (&INFO, TrailingSlash::Redirect));
+        let check = Check::<(), _>::new(|| (&INFO, TrailingSlash::Redirect, false));
         let checked = check.handler(get);
         assert_eq!(std::mem::size_of_val(&checked), 0);
         fn is_handler<T, H: Handler<T, ()>>(_: &H) {}

@@ -310,3 +310,45 @@ fn route_table_lists_every_route_with_file_and_methods() {
         ["/x/me", "/x/[id]", "/x/[id]/posts/[postId]", "/x/[...rest]"]
     );
 }
+
+/// `Params` reads most routes' parameters from the pattern axum matched
+/// (marking each request with its route would cost an allocation or two):
+/// the same answers nested under a prefix with parameters of its own, and
+/// in hand-written routes too.
+#[tokio::test]
+async fn params_from_the_matched_pattern() {
+    use approute::axum::routing::get;
+    async fn show(params: approute::Params) -> String {
+        serde_json::to_string(&params).unwrap()
+    }
+    let app = Router::new()
+        .merge(rules::router())
+        .nest("/t/{tenant}", rules::router())
+        .route("/hand", get(show))
+        .route("/hand/{id}/{*rest}", get(show));
+    let json = |answer: support::Answer| answer.json()["params"].clone();
+    assert_eq!(
+        json(call(&app, "GET", "/grouped").await),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        json(call(&app, "GET", "/t/acme/grouped").await),
+        serde_json::json!({})
+    );
+    // Only the route's own parameters, as in Next.js: not the nest prefix's.
+    assert_eq!(
+        json(call(&app, "GET", "/t/acme/x/a%2Fb").await),
+        serde_json::json!({"id": "a/b"})
+    );
+    // A catch-all beside a dynamic folder is matched by fill-in patterns
+    // naming `{id}`, so its requests carry the route instead.
+    assert_eq!(
+        json(call(&app, "GET", "/t/acme/x/1/2").await),
+        serde_json::json!({"rest": ["1", "2"]})
+    );
+    assert_eq!(call(&app, "GET", "/hand").await.text(), "{}");
+    assert_eq!(
+        call(&app, "GET", "/hand/7/a%20b/c").await.text(),
+        r#"{"id":"7","rest":["a b","c"]}"#
+    );
+}
