@@ -235,6 +235,8 @@ class Server:
         raise SystemExit(f"{self.name} did not answer on port {port}")
 
     def pids(self):
+        """The server's process and all its descendants (`next start` runs
+        a tree of node processes)."""
         children = {}
         for stat in glob.glob("/proc/[0-9]*/stat"):
             try:
@@ -252,18 +254,8 @@ class Server:
 
     def rss_kib(self):
         """VmRSS of the server and all its descendants, in KiB."""
-        children = {}
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                with open(stat) as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
-            except (OSError, IndexError):
-                pass
-        total, todo = 0, [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            todo.extend(children.get(pid, []))
+        total = 0
+        for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/status") as fh:
                     m = re.search(r"VmRSS:\s+(\d+) kB", fh.read())
@@ -330,7 +322,13 @@ def wrk(port, path, seconds, connections, server=None):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"wrk {path}: {errors.group(1)} non-2xx answers\n{out}")
-    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "others_during": round(others, 3)}
+    res = {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "others_during": round(others, 3)}
+    requests = re.search(r"(\d+) requests in", out)
+    if server and requests and int(requests.group(1)):
+        # The server's own CPU time per answer: what it costs, even where
+        # the one wrk thread, not the server, sets the requests/s.
+        res["server_cpu_us"] = round((s1 - s0) / hz * 1e6 / int(requests.group(1)), 2)
+    return res
 
 
 # ---------------------------------------------------------------- wrk
@@ -421,13 +419,21 @@ def cmd_wrk():
         names = [s for s in ("gen", "hand", "hyper", "next") if any(x["server"] == s and x["size"] == n for x in samples)]
         for kind, _ in PATHS:
             for s in names:
+                cpu = [x.get("server_cpu_us") for x in samples if x["size"] == n and x["server"] == s
+                       and x.get("route") == kind and x.get("server_cpu_us") is not None]
                 rows.append([n, kind, s, f"{m(n, s, kind, 'rps'):.0f}", f(m(n, s, kind, "p50_ms"), 3),
-                             f(m(n, s, kind, "p99_ms"), 3)])
+                             f(m(n, s, kind, "p99_ms"), 3), f(med(cpu), 2) if cpu else ""])
             g_rps, g_p99 = m(n, "gen", kind, "rps"), m(n, "gen", kind, "p99_ms")
             row = [n, kind, f(g_rps / m(n, "hand", kind, "rps"), 3), f(g_p99 / m(n, "hand", kind, "p99_ms"), 3),
                    f(g_rps / m(n, "hyper", kind, "rps"), 3), f(m(n, "hyper", kind, "rps") / m(n, "hand", kind, "rps"), 3)]
             row += ([f(m(n, "next", kind, "rps") / g_rps, 3), f(m(n, "next", kind, "p99_ms") / g_p99, 2)]
                     if "next" in names else ["", ""])
+
+            def cpu(server):
+                xs = [x["server_cpu_us"] for x in samples if x["size"] == n and x["server"] == server
+                      and x.get("route") == kind and "server_cpu_us" in x]
+                return med(xs)
+            row += [f(cpu("gen") / cpu("hand"), 3), f(cpu("hyper") / cpu("gen"), 3)]
             ratio_rows.append(row)
         rss = {s: med([x["rss_kib"] for x in samples if x["size"] == n and x["server"] == s and "rss_kib" in x])
                for s in names}
@@ -439,9 +445,9 @@ def cmd_wrk():
     text += (f"wrk -t1 -c{ARGS.connections}, {seconds} s per run (after {warm} s warm-up per route), "
             f"{rounds} round(s), servers alternated; " + ("server pinned to CPU 1, wrk to CPU 0; " if PIN else "")
             + f"{'debug' if ARGS.smoke else 'release'} builds. Medians.\n\n")
-    text += table(["routes", "route", "server", "req/s", "p50 ms", "p99 ms"], rows) + "\n"
+    text += table(["routes", "route", "server", "req/s", "p50 ms", "p99 ms", "server CPU µs/request"], rows) + "\n"
     text += table(["routes", "route", "gen/hand req/s", "gen/hand p99", "gen/hyper req/s", "hyper/hand req/s",
-                   "next/gen req/s", "next/gen p99"], ratio_rows) + "\n"
+                   "next/gen req/s", "next/gen p99", "gen/hand server CPU", "hyper/gen server CPU"], ratio_rows) + "\n"
     text += table(["routes", "gen RSS MiB", "hand RSS MiB", "hyper RSS MiB", "next RSS MiB", "next/gen RSS"], rss_rows)
     save("wrk", {"samples": samples}, text)
 

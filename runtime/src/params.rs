@@ -1,7 +1,7 @@
 //! `approute::Params`: a route's parameters as Next.js gives them.
 
-use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use axum::extract::{FromRequestParts, MatchedPath, OriginalUri};
 use axum::http::request::Parts;
@@ -44,8 +44,33 @@ impl Serialize for ParamValue {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    values: Vec<(Cow<'static, str>, ParamValue)>,
+    values: Vec<(Name, ParamValue)>,
 }
+
+/// A parameter's name: from the route table, or a slice of the pattern axum
+/// matched, shared, so naming a parameter allocates nothing.
+#[derive(Clone, Debug)]
+enum Name {
+    Route(&'static str),
+    Pattern(MatchedPath, Range<usize>),
+}
+
+impl Name {
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Route(name) => name,
+            Name::Pattern(pattern, range) => &pattern.as_str()[range.clone()],
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
 
 impl Params {
     /// The value of a `[name]` parameter.
@@ -65,11 +90,14 @@ impl Params {
     }
 
     pub fn value(&self, name: &str) -> Option<&ParamValue> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.values
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, v)| v)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
-        self.values.iter().map(|(n, v)| (n.as_ref(), v))
+        self.values.iter().map(|(n, v)| (n.as_str(), v))
     }
 
     pub fn len(&self) -> usize {
@@ -96,7 +124,7 @@ impl Params {
                 UrlSegment::Static => {}
                 UrlSegment::Dynamic(name) => {
                     let value = raw.get(i).copied().unwrap_or_default();
-                    values.push((name.into(), ParamValue::One(decode_segment(value)?)));
+                    values.push((Name::Route(name), ParamValue::One(decode_segment(value)?)));
                 }
                 UrlSegment::CatchAll(name) | UrlSegment::OptionalCatchAll(name) => {
                     let rest = raw.get(i..).unwrap_or_default();
@@ -105,7 +133,7 @@ impl Params {
                             .iter()
                             .map(|s| decode_segment(s))
                             .collect::<Result<_, _>>()?;
-                        values.push((name.into(), ParamValue::Many(list)));
+                        values.push((Name::Route(name), ParamValue::Many(list)));
                     }
                 }
             }
@@ -113,49 +141,68 @@ impl Params {
         Ok(Params { values })
     }
 
-    /// Reads the parameters of the pattern axum matched (`/a/{id}/{*rest}`)
-    /// from the raw path it matched: what a route's own pattern gives
-    /// without its `RouteInfo` (an optional catch-all's bare URL has its own
-    /// pattern, without the parameter).
-    pub(crate) fn from_pattern(pattern: &str, path: &str) -> Result<Params, InvalidPath> {
-        let raw: Vec<&str> = segments(path).collect();
+    /// Reads the parameters of the pattern axum matched (`/a/{id}/{*rest}`),
+    /// less its first `skip` segments, from the raw path it matched: what a
+    /// route's own pattern gives without its `RouteInfo` (an optional
+    /// catch-all's bare URL has a pattern of its own, without the parameter).
+    pub(crate) fn from_pattern(
+        matched: &MatchedPath,
+        skip: usize,
+        path: &str,
+    ) -> Result<Params, InvalidPath> {
+        let mut raw = segments(path);
         let mut values = Vec::new();
-        for (i, part) in segments(pattern).enumerate() {
-            let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+        for (start, part) in segment_spans(matched.as_str()).skip(skip) {
+            let value = raw.next();
+            let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
                 continue;
             };
-            if let Some(name) = name.strip_prefix('*') {
-                let list = raw.get(i..).unwrap_or_default();
-                let list = list
-                    .iter()
-                    .map(|s| decode_segment(s))
+            if let Some(name) = inner.strip_prefix('*') {
+                let name = Name::Pattern(matched.clone(), start + 2..start + 2 + name.len());
+                let list = value
+                    .into_iter()
+                    .chain(raw)
+                    .map(decode_segment)
                     .collect::<Result<_, _>>()?;
-                values.push((Cow::Owned(name.to_string()), ParamValue::Many(list)));
+                values.push((name, ParamValue::Many(list)));
                 break;
             }
-            let value = raw.get(i).copied().unwrap_or_default();
-            values.push((
-                Cow::Owned(name.to_string()),
-                ParamValue::One(decode_segment(value)?),
-            ));
+            let name = Name::Pattern(matched.clone(), start + 1..start + 1 + inner.len());
+            let value = decode_segment(value.unwrap_or_default())?;
+            values.push((name, ParamValue::One(value)));
         }
         Ok(Params { values })
     }
 }
 
+/// The segments of a path or pattern, each with its byte offset, without
+/// the leading slash or a trailing one.
+fn segment_spans(path: &str) -> impl Iterator<Item = (usize, &str)> {
+    let start = usize::from(path.starts_with('/'));
+    let trimmed = &path[start..];
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    let mut offset = start;
+    trimmed
+        .split('/')
+        .filter(move |_| !trimmed.is_empty())
+        .map(move |segment| {
+            let at = offset;
+            offset += segment.len() + 1;
+            (at, segment)
+        })
+}
+
 /// The segments of a path or pattern, without the leading slash or a
 /// trailing one.
 fn segments(path: &str) -> impl Iterator<Item = &str> {
-    let trimmed = path.strip_prefix('/').unwrap_or(path);
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    trimmed.split('/').filter(move |_| !trimmed.is_empty())
+    segment_spans(path).map(|(_, segment)| segment)
 }
 
 impl Serialize for Params {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.values.len()))?;
         for (name, value) in &self.values {
-            map.serialize_entry(name, value)?;
+            map.serialize_entry(name.as_str(), value)?;
         }
         map.end()
     }
@@ -244,30 +291,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         // Most routes are not marked (a mark costs an allocation or two on
         // every request): their registered pattern, which axum records,
         // names the same parameters.
-        let pattern = parts
+        let matched = parts
             .extensions
             .get::<MatchedPath>()
-            .ok_or(ParamsRejection::NotAnApprouteRoute)?
-            .as_str();
+            .ok_or(ParamsRejection::NotAnApprouteRoute)?;
         let path = parts.uri.path();
         // Under `Router::nest` the pattern starts with the outer prefix,
         // which `uri` no longer has: skip as many segments as were cut.
-        let cut = parts.extensions.get::<OriginalUri>().map_or(0, |original| {
+        let skip = parts.extensions.get::<OriginalUri>().map_or(0, |original| {
             segments(original.0.path())
                 .count()
                 .saturating_sub(segments(path).count())
         });
-        let pattern = match segments(pattern).nth(cut) {
-            Some(_) if cut > 0 => {
-                let start = pattern
-                    .match_indices('/')
-                    .nth(cut)
-                    .map_or(pattern.len(), |(i, _)| i);
-                &pattern[start..]
-            }
-            _ => pattern,
-        };
-        Params::from_pattern(pattern, path).map_err(|_| ParamsRejection::InvalidPath)
+        Params::from_pattern(matched, skip, path).map_err(|_| ParamsRejection::InvalidPath)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Where approute's per-request time goes, for valgrind and by counting:
 //!
 //!     cargo build --release -p routing --example profile
-//!     target/release/examples/profile approute|axum static|dynamic|catchall [N]
+//!     target/release/examples/profile approute|axum static|dynamic|catchall|params [N]
 //!     valgrind --tool=callgrind target/release/examples/profile approute static 20000
+//!
+//! (`params`: `approute::Params` as "approute", `Path<HashMap<..>>` as "axum",
+//! on the same router and route shape.)
 //!
 //! Prints the heap allocations and bytes per request (a counting global
 //! allocator) for the 10-route routers of the criterion bench, made
@@ -39,18 +42,28 @@ fn main() {
     let which = args.get(1).map_or("approute", String::as_str);
     let kind = args.get(2).map_or("static", String::as_str);
     let n: usize = args.get(3).map_or(100_000, |s| s.parse().unwrap());
-    let router = match which {
-        "approute" => routing::gen_10::router(),
+    let router = match (which, kind) {
+        // Same router, same route shape; only the extractor differs.
+        (_, "params") => routing::params::router(),
+        ("approute", _) => routing::gen_10::router(),
         _ => routing::hand_10::router(),
     };
     // As axum::serve does: handlers become services once, not per request.
-    let router = if std::env::var_os("PER_REQUEST_STATE").is_some() { router } else { router.with_state(()) };
-    let uri = match kind {
-        "static" => "/api/res1",
-        "dynamic" => "/api/res1/42",
+    let router = if std::env::var_os("PER_REQUEST_STATE").is_some() {
+        router
+    } else {
+        router.with_state(())
+    };
+    let uri = match (which, kind) {
+        ("approute", "params") => "/params/shoes/42",
+        (_, "params") => "/path/shoes/42",
+        (_, "static") => "/api/res1",
+        (_, "dynamic") => "/api/res1/42",
         _ => "/api/res1/files/a/b/c",
     };
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         // Warm up, then count.
         for _ in 0..100 {
