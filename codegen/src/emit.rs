@@ -250,12 +250,13 @@ fn build_route(
     // The route's checks run first, then the middleware, then the cache,
     // which so sits behind an auth guard (as Next.js runs middleware.ts
     // before its cache).
-    let wrap = |handler: String| {
+    let wrap_with = |check: &str, handler: String| {
         format!(
-            "check.handler({})",
+            "{check}.handler({})",
             wrap(handler, &route.middleware, tree, mw_modules)
         )
     };
+    let wrap = |handler: String| wrap_with("check", handler);
     let cached = |handler: String| match route.config.revalidate {
         Some(_) => format!("rt::with_layer(rt::cache_layer(&{info}), {handler})"),
         None => handler,
@@ -265,28 +266,37 @@ fn build_route(
         "#[allow(dead_code)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{\n\
          let check = rt::Check::<{state}, _>::new(|| (&{info}, rt::TrailingSlash::{slash}, {mark}));"
     );
+    if !route.any_method {
+        out.push_str("let shared = check.shared();\n");
+    }
     let _ = write!(out, "rt::route(&{info}, ");
     if route.any_method {
-        let handler = format!(
-            "is_handler_{module}({module}::{})",
-            crate::parse::ANY_METHOD_HANDLER
+        let handler = format!("{module}::{}", crate::parse::ANY_METHOD_HANDLER);
+        let _ = write!(
+            out,
+            "rt::any(is_handler_{module}(&{handler}, {}))",
+            wrap(cached(handler.clone()))
         );
-        let _ = write!(out, "rt::any({})", wrap(cached(handler)));
     } else {
         let _ = write!(out, "rt::MethodRouter::<{state}>::new()");
         for e in &route.exports {
-            let mut handler = format!("is_handler_{module}({module}::{})", e.method.as_str());
+            let handler = format!("{module}::{}", e.method.as_str());
+            let mut wrapped = handler.clone();
             if e.method == Method::Get {
-                handler = cached(handler);
+                wrapped = cached(wrapped);
             }
             let method = e.method.as_str().to_ascii_lowercase();
-            let _ = write!(out, ".{method}({})", wrap(handler));
+            let _ = write!(
+                out,
+                ".{method}(is_handler_{module}(&{handler}, {}))",
+                wrap(wrapped)
+            );
         }
         if !route.methods().contains(&Method::Options) {
             let _ = write!(
                 out,
                 ".options({})",
-                wrap(format!("rt::auto_options(&{info})"))
+                wrap_with("shared", format!("rt::auto_options(&{info})"))
             );
         }
         // Ours rather than axum's 405: middleware wrap it, and its `Allow`
@@ -294,7 +304,7 @@ fn build_route(
         let _ = write!(
             out,
             ".fallback({})",
-            wrap(format!("rt::method_not_allowed(&{info})"))
+            wrap_with("shared", format!("rt::method_not_allowed(&{info})"))
         );
     }
     out.push_str(")\n}\n");
@@ -303,7 +313,7 @@ fn build_route(
 /// A function that passes a handler through but whose bound, when unmet,
 /// makes rustc name the route file instead of generated code.
 fn handler_check(out: &mut String, module: &str, file: &str, state: &str) {
-    let message = lit(&format!("`{{Self}}` in `{file}` is not an axum handler"));
+    let message = lit(&format!("`{{F}}` in `{file}` is not an axum handler"));
     let label = lit(&format!("a handler exported by `{file}`"));
     let _ = writeln!(
         out,
@@ -311,11 +321,12 @@ fn handler_check(out: &mut String, module: &str, file: &str, state: &str) {
          note = \"every argument must be an extractor (the last may consume the body: `Json<T>`, `String`, `Bytes`, `Form<T>`), at most 16 of them, and the return type must implement `IntoResponse`\", \
          note = \"a `State<T>` extractor needs `approute::app!(state = T)`\")]\n\
          #[allow(non_camel_case_types)]\n\
-         trait IsHandlerIn_{module}<T, S>: rt::Handler<T, S> {{}}\n\
-         impl<H: rt::Handler<T, S>, T, S> IsHandlerIn_{module}<T, S> for H {{}}\n\
-         // Opaque, so that what wraps a handler that failed the check sees a\n\
-         // handler still, and rustc reports the one error above.\n\
-         fn is_handler_{module}<H: IsHandlerIn_{module}<T, {state}>, T: 'static>(handler: H) -> impl rt::Handler<T, {state}> {{ handler }}"
+         trait IsHandlerIn_{module}<T, S, F> {{}}\n\
+         impl<H: rt::Handler<T, S>, T, S, F> IsHandlerIn_{module}<T, S, F> for H {{}}\n\
+         // Checks the wrapped handler, so that `.get(..)` then needs exactly\n\
+         // what failed here and rustc reports one error; `F` is the exported\n\
+         // function, for the message.\n\
+         fn is_handler_{module}<H: IsHandlerIn_{module}<T, {state}, F>, T, F>(_: &F, handler: H) -> H {{ handler }}"
     );
 }
 

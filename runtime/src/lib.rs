@@ -40,7 +40,7 @@ pub mod __private {
     pub use crate::public::{public_file, public_routes, PublicRoute};
     pub use crate::route::{
         auto_options, method_not_allowed, redirect_with_slash, redirect_without_slash, route,
-        Check, TrailingSlash,
+        Check, RouteSource, SharedRoute, TrailingSlash,
     };
     pub use axum::handler::Handler;
     pub use axum::routing::{any, MethodRouter};

@@ -68,10 +68,33 @@ impl<S, R: Copy> Clone for Check<S, R> {
 
 impl<S, R: Copy> Copy for Check<S, R> {}
 
-impl<S, R> Check<S, R>
+/// Where a [`Check`] finds its route: the route, the app's trailing-slash
+/// mode, and whether [`crate::Params`] needs the route marked on each request.
+pub trait RouteSource: Copy + Send + Sync + 'static {
+    fn route(&self) -> (&'static RouteInfo, TrailingSlash, bool);
+}
+
+/// A closure naming the route: zero-sized, one type per route.
+impl<F> RouteSource for F
 where
-    R: Fn() -> (&'static RouteInfo, TrailingSlash, bool) + Copy,
+    F: Fn() -> (&'static RouteInfo, TrailingSlash, bool) + Copy + Send + Sync + 'static,
 {
+    fn route(&self) -> (&'static RouteInfo, TrailingSlash, bool) {
+        self()
+    }
+}
+
+/// The route as a value: one type for every route.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedRoute(&'static RouteInfo, TrailingSlash, bool);
+
+impl RouteSource for SharedRoute {
+    fn route(&self) -> (&'static RouteInfo, TrailingSlash, bool) {
+        (self.0, self.1, self.2)
+    }
+}
+
+impl<S, R: RouteSource> Check<S, R> {
     /// `route` gives the route, the app's trailing-slash mode, and whether
     /// [`crate::Params`] needs the route marked on each request (only where
     /// a registered pattern names parameters the route does not have: the
@@ -88,6 +111,18 @@ where
         Checked {
             check: self,
             inner: handler,
+        }
+    }
+    /// The same checks with the route held as a value, for the handlers
+    /// every route shares (the automatic `OPTIONS` and 405 answers): one
+    /// type for all routes, where a closure makes one per route and rustc
+    /// would compile axum's handler machinery again for each. Cloning it
+    /// allocates, but only on those rare answers.
+    pub fn shared(self) -> Check<S, SharedRoute> {
+        let (info, slash, mark) = self.route.route();
+        Check {
+            route: SharedRoute(info, slash, mark),
+            _state: PhantomData,
         }
     }
 }
@@ -203,7 +238,7 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
 
 impl<R, H, T, S> Handler<T, S> for Checked<S, R, H>
 where
-    R: Fn() -> (&'static RouteInfo, TrailingSlash, bool) + Copy + Send + Sync + 'static,
+    R: RouteSource,
     H: Handler<T, S>,
     S: Clone + Send + Sync + 'static,
     T: 'static,
@@ -211,7 +246,7 @@ where
     type Future = CheckedFuture<H::Future>;
 
     fn call(self, mut req: Request, state: S) -> Self::Future {
-        let (info, slash, mark) = (self.check.route)();
+        let (info, slash, mark) = self.check.route.route();
         if let Some(answer) = precheck(info, slash, &req) {
             return CheckedFuture::Answered {
                 answer: Some(Box::new(answer)),
