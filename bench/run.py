@@ -552,22 +552,22 @@ def cmd_codegen():
             r = results[f"{label}/{n}"]
             rows.append([label, n, f(r["load_ms"], 1), f(r["macro_ms"] - r["load_ms"], 1), f(r["macro_ms"], 1),
                          f(r["macro_ms"] / n * 1000, 1), f(r["generate_ms"], 1), f"{r['generated_bytes'] / 1024:.0f}"])
-            st = {k: med(r[f"{k}_us"]) / 1000 for k in ("load", "emit", "reparse", "unparse", "to_string")}
-            stages.append([label, n] + [f(st[k], 1) for k in ("load", "emit", "reparse", "unparse", "to_string")]
-                          + [f(st["load"] + st["emit"] + st["to_string"], 1)])
+            st = {k: med(r[f"{k}_us"]) / 1000 for k in ("load", "emit", "reparse", "unparse")}
+            stages.append([label, n] + [f(st[k], 1) for k in ("load", "emit", "reparse", "unparse")]
+                          + [f(st["load"] + st["emit"], 1)])
         if len(sizes) > 2:
             a, b, r2 = fit(xs, ys)
             fits.append([label, f(a, 1), f(b * 1000, 1), f(r2, 4)])
-    text = (f"What `approute::app!` runs (`approute_codegen::generate_tokens` and `to_string`) on N route files "
+    text = (f"What `approute::app!` runs (`approute_codegen::generate_source`) on N route files "
             f"(the tree of bench/gen.py), median of {reps} runs; `formatted` is `generate` (adds a syn re-parse and "
             "prettyplease, for people and tests).\n\n")
-    text += table(["build", "files", "load ms", "emit+to_string ms", "macro ms", "macro ms per 1,000 files",
+    text += table(["build", "files", "load ms", "emit ms", "macro ms", "macro ms per 1,000 files",
                    "formatted ms", "formatted KiB"], rows)
     if fits:
         text += "\n" + table(["build", "fit: fixed ms", "fit: ms per 1,000 files", "r²"], fits)
-    text += ("\nThe stages one by one, ms: `reparse` (syn::parse2 of the emitted tokens) and `unparse` "
-             "(prettyplease) only format the code (`generate`); the macro runs load, emit and to_string.\n\n")
-    text += table(["build", "files", "load", "emit", "reparse", "unparse", "to_string", "load+emit+to_string"], stages)
+    text += ("\nThe stages one by one, ms: `reparse` (syn::parse_file of the emitted text) and `unparse` "
+             "(prettyplease) only format the code (`generate`); the macro runs load and emit.\n\n")
+    text += table(["build", "files", "load", "emit", "reparse", "unparse", "load+emit"], stages)
     save("codegen", {"results": results}, text)
 
 
