@@ -47,7 +47,8 @@ where
 }
 
 /// The checks every request to a route passes before its handler runs
-/// (trailing slash, percent-encoding, `BODY_LIMIT`, `MAX_DURATION`). They wrap
+/// (trailing slash, percent-encoding, `BODY_LIMIT`, `MAX_DURATION`; the
+/// generated code leaves them out for a route where none can fire). They wrap
 /// each handler rather than the route's `MethodRouter`: a handler wrapper is
 /// inlined into axum's one boxed handler, where a layer would add a boxed
 /// service, its clone and a boxed future to every request. The route comes
