@@ -221,15 +221,27 @@ struct RouteNames<'a> {
     mark: bool,
 }
 
-/// Whether one of the route's patterns names a parameter the route does
-/// not have: a catch-all's fill-in patterns under a dynamic sibling's
-/// `{id}`. Elsewhere `Params` reads the parameters from the matched pattern.
+/// Whether one of the route's patterns has a parameter where the route's
+/// URL has none of that name: a catch-all's fill-in patterns under a
+/// dynamic sibling's `{id}`. Elsewhere `Params` reads the parameters from
+/// the matched pattern, position by position.
 fn names_other_params(route: &Route, patterns: &[&str]) -> bool {
-    let own: Vec<&str> = route.url.iter().filter_map(Segment::param).collect();
+    let own: Vec<Option<&str>> = route
+        .url
+        .iter()
+        .filter(|s| !matches!(s, Segment::Group(_)))
+        .map(Segment::param)
+        .collect();
     patterns.iter().any(|p| {
         p.split('/')
-            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
-            .any(|name| !own.contains(&name.trim_start_matches('*')))
+            .filter(|part| !part.is_empty())
+            .enumerate()
+            .any(|(i, part)| {
+                let Some(name) = part.strip_prefix('{').and_then(|n| n.strip_suffix('}')) else {
+                    return false;
+                };
+                own.get(i).copied().flatten() != Some(name.trim_start_matches('*'))
+            })
     })
 }
 
@@ -247,16 +259,16 @@ fn build_route(
 ) {
     let RouteNames { module, info, mark } = names;
     handler_check(out, module, &route.file.display_path, state);
-    // The route's checks run first, then the middleware, then the cache,
-    // which so sits behind an auth guard (as Next.js runs middleware.ts
-    // before its cache).
-    // A route without parameters or limits passes every check (its other
-    // trailing-slash form is registered apart), so its handlers go
-    // unwrapped: less code for rustc, as for a hand-written route.
+    // A route without parameters or limits passes every check of
+    // `rt::Check` (its other trailing-slash form is registered apart), so
+    // its handlers go unwrapped: less code for rustc, as by hand.
     let checked = *mark
         || route.url.iter().any(|s| s.param().is_some())
         || route.config.body_limit.is_some()
         || route.config.max_duration.is_some();
+    // The route's checks run first, then the middleware, then the cache,
+    // which so sits behind an auth guard (as Next.js runs middleware.ts
+    // before its cache).
     let wrap_with = |check: &str, handler: String| {
         let handler = wrap(handler, &route.middleware, tree, mw_modules);
         if checked {

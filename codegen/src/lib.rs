@@ -148,8 +148,12 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let mut middleware = Vec::new();
     for file in app.middleware {
         segments(&file, &mut bad_folders);
-        let Some(source) = read(&file, &mut problems) else {
-            continue;
+        let source = match read(&file) {
+            Ok(source) => source,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
         };
         let (exports, mut file_problems) =
             parse::parse_middleware_file(&file.display_path, &source);
@@ -192,8 +196,7 @@ type Parsed = Result<(parse::Exports, Vec<Diagnostic>), Diagnostic>;
 /// crate that changed recompiles).
 fn read_and_parse(files: &[RouteFile]) -> Vec<Parsed> {
     let one = |file: &RouteFile| -> Parsed {
-        let mut problems = Vec::new();
-        let source = read(file, &mut problems).ok_or_else(|| problems.remove(0))?;
+        let source = read(file)?;
         Ok(parse::parse_route_file(
             &file.display_path,
             &source,
@@ -222,20 +225,14 @@ fn read_and_parse(files: &[RouteFile]) -> Vec<Parsed> {
     })
 }
 
-fn read(file: &RouteFile, problems: &mut Vec<Diagnostic>) -> Option<String> {
-    match std::fs::read_to_string(&file.abs_path) {
-        Ok(source) => Some(source),
-        Err(e) => {
-            problems.push(
-                Diagnostic::new(
-                    format!("approute: cannot read `{}`: {e}", file.display_path),
-                    "make the file readable UTF-8 text",
-                )
-                .at(Location::file(file.display_path.clone())),
-            );
-            None
-        }
-    }
+fn read(file: &RouteFile) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(&file.abs_path).map_err(|e| {
+        Diagnostic::new(
+            format!("approute: cannot read `{}`: {e}", file.display_path),
+            "make the file readable UTF-8 text",
+        )
+        .at(Location::file(file.display_path.clone()))
+    })
 }
 
 /// The middleware wrapping public files: `app/middleware.rs` alone (Next.js
@@ -481,11 +478,14 @@ mod tests {
             .collect();
         files[7].1 = "\n\npub async fn Get() {}".to_string();
         files[250].1 = "pub async fn GET( {}".to_string();
-        let refs: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(p, s)| (p.as_str(), s.as_str()))
-            .collect();
-        let (_dir, tree) = load_tree(&refs);
+        let load_owned = |files: &[(String, String)]| {
+            let refs: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(p, s)| (p.as_str(), s.as_str()))
+                .collect();
+            load_tree(&refs)
+        };
+        let (_dir, tree) = load_owned(&files);
         let problems = tree.unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:#?}");
         let at = |p: &Diagnostic| (p.locations[0].path.clone(), p.locations[0].line);
@@ -501,11 +501,7 @@ mod tests {
 
         files[7].1 = GET.to_string();
         files[250].1 = GET.to_string();
-        let refs: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(p, s)| (p.as_str(), s.as_str()))
-            .collect();
-        let (_dir, tree) = load_tree(&refs);
+        let (_dir, tree) = load_owned(&files);
         let tree = tree.unwrap();
         assert_eq!(tree.routes.len(), 300);
         assert!(tree.routes.iter().all(|r| r.methods() == [Method::Get]));

@@ -110,14 +110,8 @@ impl Params {
 
     /// Reads the parameters of `route` from a raw (still encoded) path.
     pub(crate) fn from_path(route: &RouteInfo, path: &str) -> Result<Params, InvalidPath> {
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
         // A trailing slash reaches a route only when it is served with one.
-        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-        let raw: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
+        let raw: Vec<&str> = segments(path).collect();
         let mut values = Vec::new();
         for (i, segment) in route.segments().iter().enumerate() {
             match *segment {

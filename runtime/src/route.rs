@@ -149,12 +149,20 @@ where
 
 /// A 308 to the same URL without its trailing slash, query kept.
 pub fn redirect_without_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
-    any(|req: Request| async move { redirect(&req, |path| path.trim_end_matches('/').to_string()) })
+    any(|req: Request| async move { redirect(&req, without_slash) })
 }
 
 /// A 308 to the same URL with a trailing slash, query kept.
 pub fn redirect_with_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
-    any(|req: Request| async move { redirect(&req, |path| format!("{path}/")) })
+    any(|req: Request| async move { redirect(&req, with_slash) })
+}
+
+fn without_slash(path: &str) -> String {
+    path.trim_end_matches('/').to_string()
+}
+
+fn with_slash(path: &str) -> String {
+    format!("{path}/")
 }
 
 /// The URL as the client sent it: nesting strips a prefix from `uri()`,
@@ -212,12 +220,8 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
     // Only catch-alls can match both forms: other routes are registered
     // in the configured form alone.
     match slash {
-        TrailingSlash::Redirect if ends_with_slash => {
-            return Some(redirect(req, |p| p.trim_end_matches('/').to_string()))
-        }
-        TrailingSlash::Add if !path.ends_with('/') => {
-            return Some(redirect(req, |p| format!("{p}/")))
-        }
+        TrailingSlash::Redirect if ends_with_slash => return Some(redirect(req, without_slash)),
+        TrailingSlash::Add if !path.ends_with('/') => return Some(redirect(req, with_slash)),
         _ => {}
     }
     if info.has_params() && !valid_path(path) {
