@@ -18,6 +18,7 @@ mod params;
 mod public;
 mod route;
 mod route_info;
+mod url;
 #[cfg(feature = "serve")]
 pub mod serve;
 

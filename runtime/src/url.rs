@@ -1,0 +1,292 @@
+//! The URL rules applied before routing: what a request path means, decided
+//! once, so that no route and no handler has to.
+//!
+//! - Repeated slashes and backslashes are not served: `//api/hello`,
+//!   `/api//hello` and `/api\hello` answer 308 to `/api/hello`, as Next.js
+//!   does. The `Location` is made from the collapsed path, so it never starts
+//!   with `//` or `/\`, which a browser would follow to another host.
+//! - Dot segments (`.`, `..`, and their `%2e` spellings) are resolved as RFC
+//!   3986 5.2.4 resolves them: `/api/files/a/../b` is served as
+//!   `/api/files/b`, `/..` as `/`. A handler never sees a `.` or `..`
+//!   segment taken from the path.
+//!
+//! The query is never touched: it is kept byte for byte, and an empty one
+//! (`/api//hello?`) leaves no `?` behind.
+
+use std::borrow::Cow;
+
+/// What the rules make of a request path.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum UrlRule {
+    /// Route the path as it is: the common case, decided in one scan.
+    AsIs,
+    /// Route this path instead: the dot segments resolved. The query stays.
+    Resolved(String),
+    /// Answer `308 Permanent Redirect` with this `Location` (path and query).
+    Redirect(String),
+}
+
+/// Applies the rules to a request's path and query.
+///
+/// ```text
+/// /api/hello             -> AsIs
+/// /api/files/a/../b      -> Resolved("/api/files/b")
+/// /api/docs/a/%2e%2e     -> Resolved("/api/docs")
+/// //evil.com/api/hello   -> Redirect("/evil.com/api/hello")
+/// /api//hello?x=a//b     -> Redirect("/api/hello?x=a//b")
+/// ```
+pub(crate) fn apply(path: &str, query: Option<&str>) -> UrlRule {
+    // Only origin-form paths have segments; `*` (OPTIONS) passes as it is.
+    if !path.starts_with('/') {
+        return UrlRule::AsIs;
+    }
+    let bytes = path.as_bytes();
+    let mut slashes = false;
+    let mut dots = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' => slashes = true,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => slashes = true,
+            b'/' if starts_dot_segment(&bytes[i + 1..]) => dots = true,
+            _ => {}
+        }
+    }
+    if !slashes && !dots {
+        return UrlRule::AsIs;
+    }
+    if slashes {
+        let collapsed = collapse_slashes(path);
+        let resolved = resolve_dots(&collapsed);
+        let mut location = resolved.into_owned();
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            location.push('?');
+            location.push_str(q);
+        }
+        return UrlRule::Redirect(location);
+    }
+    match resolve_dots(path) {
+        Cow::Owned(resolved) if dots => UrlRule::Resolved(resolved),
+        _ => UrlRule::AsIs,
+    }
+}
+
+/// Whether `rest` (what follows a `/`) starts with a segment that could be
+/// a dot segment: `.` or `%2e`, in any case. The full test is
+/// [`is_dot_segment`]; this keeps the scan of ordinary paths to one byte
+/// comparison per slash.
+fn starts_dot_segment(rest: &[u8]) -> bool {
+    match rest {
+        [b'.', ..] => true,
+        [b'%', b'2', e, ..] => e.eq_ignore_ascii_case(&b'e'),
+        _ => false,
+    }
+}
+
+/// `.` and `..`, with either dot written `%2e` or `%2E`.
+fn dot_count(segment: &str) -> Option<usize> {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return None,
+        };
+        dots += 1;
+    }
+    (1..=2).contains(&dots).then_some(dots)
+}
+
+/// Whether a raw path segment is `.` or `..` (in any spelling).
+pub(crate) fn is_dot_segment(segment: &str) -> bool {
+    dot_count(segment).is_some()
+}
+
+/// Backslashes become slashes and runs of slashes one slash.
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        let c = if c == '\\' { '/' } else { c };
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// RFC 3986 5.2.4 on an absolute path: `.` is dropped, `..` drops the
+/// segment before it, and `..` past the root stays at the root. A path that
+/// ended in a dot segment names the folder, not a folder with a trailing
+/// slash: `/api/docs/a/..` is `/api/docs`, which is what Next.js serves, and
+/// keeps the trailing-slash rules for paths the client wrote with a slash.
+fn resolve_dots(path: &str) -> Cow<'_, str> {
+    if !path.split('/').any(is_dot_segment) {
+        return Cow::Borrowed(path);
+    }
+    let ends_with_slash = path.ends_with('/');
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in path.split('/').skip(1) {
+        match dot_count(segment) {
+            Some(1) => {}
+            Some(_) => {
+                kept.pop();
+            }
+            None => kept.push(segment),
+        }
+    }
+    // `split` leaves an empty last segment for a trailing slash.
+    if kept.last() == Some(&"") {
+        kept.pop();
+    }
+    let mut out = String::with_capacity(path.len());
+    for segment in &kept {
+        out.push('/');
+        out.push_str(segment);
+    }
+    if out.is_empty() || (ends_with_slash && !path.trim_end_matches('/').is_empty()) {
+        out.push('/');
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(target: &str) -> UrlRule {
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (target, None),
+        };
+        apply(path, query)
+    }
+
+    fn resolved(s: &str) -> UrlRule {
+        UrlRule::Resolved(s.to_string())
+    }
+
+    fn redirect(s: &str) -> UrlRule {
+        UrlRule::Redirect(s.to_string())
+    }
+
+    #[test]
+    fn ordinary_paths_pass_as_they_are() {
+        for target in [
+            "/",
+            "/api/hello",
+            "/api/hello/",
+            "/api/files/a.b/.c/...",
+            "/api/files/..b/b../.a",
+            "/api/files/%2e%2e%2fb",
+            "/api/files/a/%252e%252e/b",
+            "/api/users/a%20b?x=../y&z=//",
+            "*",
+        ] {
+            assert_eq!(rule(target), UrlRule::AsIs, "{target}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_resolve_as_rfc_3986_says() {
+        let cases = [
+            ("/api/files/a/../b", "/api/files/b"),
+            ("/api/files/./a", "/api/files/a"),
+            ("/api/files/%2e/a", "/api/files/a"),
+            ("/api/files/%2E/a", "/api/files/a"),
+            ("/api/files/a/%2e%2e/b", "/api/files/b"),
+            ("/api/files/a/%2E%2e/b", "/api/files/b"),
+            ("/api/files/a/.%2e/b", "/api/files/b"),
+            ("/api/files/a/%2e./b", "/api/files/b"),
+            ("/api/files/a/b/..", "/api/files/a"),
+            ("/api/users/..", "/api"),
+            ("/api/docs/a/..", "/api/docs"),
+            ("/api/docs/a/b/../..", "/api/docs"),
+            ("/api/docs/.", "/api/docs"),
+            ("/api/shop/shoes/../red/42", "/api/shop/red/42"),
+            ("/..", "/"),
+            ("/.", "/"),
+            ("/../api/hello", "/api/hello"),
+            ("/api/../../../api/hello", "/api/hello"),
+            // A slash the client wrote stays for the trailing-slash rules.
+            ("/api/files/a/../b/", "/api/files/b/"),
+            ("/api/users/../", "/api/"),
+            ("/../", "/"),
+            ("/./", "/"),
+        ];
+        for (target, want) in cases {
+            assert_eq!(rule(target), resolved(want), "{target}");
+        }
+        // The query is not the path: its dots stay.
+        assert_eq!(rule("/api/files/a/../b?x=../y"), resolved("/api/files/b"));
+    }
+
+    #[test]
+    fn repeated_slashes_and_backslashes_redirect_to_one_slash() {
+        let cases = [
+            ("//api/hello", "/api/hello"),
+            ("/api//hello", "/api/hello"),
+            ("/api\\hello", "/api/hello"),
+            ("/api/files/a//b", "/api/files/a/b"),
+            ("/api/files/a//", "/api/files/a/"),
+            ("/api//hello?x=a//b", "/api/hello?x=a//b"),
+            ("/api//hello?x=a\\b", "/api/hello?x=a\\b"),
+            ("/api//hello?x=1?y=2", "/api/hello?x=1?y=2"),
+            ("/api//hello?", "/api/hello"),
+            ("//evil.com/api/hello", "/evil.com/api/hello"),
+            ("/\\evil.com", "/evil.com"),
+            ("/\\/evil.com", "/evil.com"),
+            ("/\\\\evil.com", "/evil.com"),
+            ("//\\evil.com", "/evil.com"),
+            ("///evil.com", "/evil.com"),
+            ("/\\evil.example/", "/evil.example/"),
+            ("//", "/"),
+            ("/\\", "/"),
+            ("//?x=1", "/?x=1"),
+            // Dots are resolved in the same hop.
+            ("//api/..//hello", "/hello"),
+            ("/api/files/a/..//b", "/api/files/b"),
+            ("/api/files/a\\..\\b", "/api/files/b"),
+            ("//..", "/"),
+        ];
+        for (target, want) in cases {
+            assert_eq!(rule(target), redirect(want), "{target}");
+        }
+    }
+
+    #[test]
+    fn no_location_leaves_the_site() {
+        // Every mix of the characters a hostile path is made of.
+        let alphabet = ["/", "\\", ".", "..", "%2e", "%2f", "%5c", "evil.com", "?", "a"];
+        let mut checked = 0;
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    for d in alphabet {
+                        let target = format!("/{a}{b}{c}{d}");
+                        if let UrlRule::Redirect(location) = rule(&target) {
+                            assert!(location.starts_with('/'), "{target} -> {location}");
+                            let second = location.as_bytes().get(1);
+                            assert!(
+                                second != Some(&b'/') && second != Some(&b'\\'),
+                                "{target} -> {location}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked} redirects checked");
+    }
+
+    #[test]
+    fn dot_segments_in_every_spelling() {
+        for s in [".", "..", "%2e", "%2E", "%2e%2e", ".%2E", "%2E."] {
+            assert!(is_dot_segment(s), "{s}");
+        }
+        for s in ["", "...", ".a", "a.", "%2e%2e%2e", "%2f", "%2", "%2e%2", "%252e"] {
+            assert!(!is_dot_segment(s), "{s}");
+        }
+    }
+}
