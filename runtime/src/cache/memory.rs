@@ -5,7 +5,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{BoxFuture, CacheStore, CachedAnswer, Error, DEFAULT_MEMORY_BYTES};
+use super::answer::CachedAnswer;
+use super::error::Error;
+use super::store::{BoxFuture, CacheStore};
+
+/// The size of the default [`MemoryStore`]: 64 MiB.
+pub const DEFAULT_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Cached answers in this process's memory, at most `max_bytes` of them
 /// (bodies, headers and bookkeeping, roughly); the least recently used go
