@@ -17,42 +17,26 @@ use super::error::Error;
 #[derive(Clone)]
 pub struct CachedAnswer(Arc<Answer>);
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    path: String,
-    tags: Vec<String>,
+/// What a [`CachedAnswer`] holds; made by the cache layer, read back by
+/// the codec.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) path: String,
+    pub(crate) tags: Vec<String>,
     /// The request headers the answer depends on (its `Vary`), with the
     /// values they had: it is served only to requests with the same values.
-    vary: Vec<(HeaderName, Option<HeaderValue>)>,
+    pub(crate) vary: Vec<(HeaderName, Option<HeaderValue>)>,
     /// Milliseconds since the Unix epoch.
-    stored_at: u64,
-    revalidate: u64,
+    pub(crate) stored_at: u64,
+    /// The route's `REVALIDATE`, in seconds.
+    pub(crate) revalidate: u64,
 }
 
 impl CachedAnswer {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        status: StatusCode,
-        headers: HeaderMap,
-        body: Bytes,
-        path: String,
-        tags: Vec<String>,
-        vary: Vec<(HeaderName, Option<HeaderValue>)>,
-        stored_at: u64,
-        revalidate: u64,
-    ) -> CachedAnswer {
-        CachedAnswer(Arc::new(Answer {
-            status,
-            headers,
-            body,
-            path,
-            tags,
-            vary,
-            stored_at,
-            revalidate,
-        }))
+    pub(crate) fn new(answer: Answer) -> CachedAnswer {
+        CachedAnswer(Arc::new(answer))
     }
 
     /// The status (200).
@@ -210,9 +194,16 @@ impl CachedAnswer {
         if !r.0.is_empty() {
             return Err(Error::new("trailing bytes after a cached answer"));
         }
-        Ok(CachedAnswer::new(
-            status, headers, body, path, tags, vary, stored_at, revalidate,
-        ))
+        Ok(CachedAnswer::new(Answer {
+            status,
+            headers,
+            body,
+            path,
+            tags,
+            vary,
+            stored_at,
+            revalidate,
+        }))
     }
 }
 
@@ -290,22 +281,22 @@ mod tests {
         headers.insert("content-type", HeaderValue::from_static("text/plain"));
         headers.append("x-two", HeaderValue::from_static("a"));
         headers.append("x-two", HeaderValue::from_static("b"));
-        CachedAnswer::new(
-            StatusCode::OK,
+        CachedAnswer::new(Answer {
+            status: StatusCode::OK,
             headers,
-            Bytes::from_static(b"hello \xff"),
-            "/api/notes".into(),
-            vec!["notes".into(), "all".into()],
-            vec![
+            body: Bytes::from_static(b"hello \xff"),
+            path: "/api/notes".into(),
+            tags: vec!["notes".into(), "all".into()],
+            vary: vec![
                 (
                     HeaderName::from_static("accept-language"),
                     Some(HeaderValue::from_static("de")),
                 ),
                 (HeaderName::from_static("x-absent"), None),
             ],
-            1_700_000_000_123,
-            60,
-        )
+            stored_at: 1_700_000_000_123,
+            revalidate: 60,
+        })
     }
 
     #[test]

@@ -96,15 +96,21 @@ pub(crate) async fn wait(mut outcome: Outcome) -> Option<Option<CachedAnswer>> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn waiters_get_the_leaders_outcome() {
-        let flights = Flights::default();
+    /// The first request for `/a` leads, the second waits.
+    fn lead_and_wait(flights: &Flights) -> (Flight, Outcome) {
         let Turn::Lead(flight) = flights.join("/a") else {
             panic!("the first request leads");
         };
         let Turn::Wait(outcome) = flights.join("/a") else {
             panic!("the second request waits");
         };
+        (flight, outcome)
+    }
+
+    #[tokio::test]
+    async fn waiters_get_the_leaders_outcome() {
+        let flights = Flights::default();
+        let (flight, outcome) = lead_and_wait(&flights);
         assert!(matches!(flights.join("/b"), Turn::Lead(_)), "keys apart");
         flight.finish(None);
         assert!(matches!(wait(outcome).await, Some(None)));
@@ -114,12 +120,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_leader_lets_waiters_look_again() {
         let flights = Flights::default();
-        let Turn::Lead(flight) = flights.join("/a") else {
-            panic!("the first request leads");
-        };
-        let Turn::Wait(outcome) = flights.join("/a") else {
-            panic!("the second request waits");
-        };
+        let (flight, outcome) = lead_and_wait(&flights);
         drop(flight);
         assert!(wait(outcome).await.is_none());
         assert!(matches!(flights.join("/a"), Turn::Lead(_)));

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::answer::CachedAnswer;
+use super::answer::{Answer, CachedAnswer};
 use super::body::buffer;
 use super::error::report;
 use super::flight::{wait, Flight, Turn};
@@ -286,12 +286,12 @@ async fn keep(
             HeaderValue::try_from(value).expect("digits and ASCII"),
         );
     }
-    let answer = CachedAnswer::new(
-        parts.status,
+    let answer = CachedAnswer::new(Answer {
+        status: parts.status,
         headers,
         body,
-        key.split('?').next().unwrap_or_default().to_string(),
-        route
+        path: key.split('?').next().unwrap_or_default().to_string(),
+        tags: route
             .info
             .config()
             .cache_tags
@@ -299,9 +299,9 @@ async fn keep(
             .map(|t| t.to_string())
             .collect(),
         vary,
-        cache.now_ms(),
-        route.revalidate,
-    );
+        stored_at: cache.now_ms(),
+        revalidate: route.revalidate,
+    });
     // A purge while the handler ran may have been for the data it read.
     if cache.purge_count() == purges {
         if let Err(e) = cache.store().put(key, answer.clone()).await {

@@ -200,20 +200,21 @@ impl CacheStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::answer::Answer;
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
 
     fn answer(path: &str, tags: &[&str], body: usize) -> CachedAnswer {
-        CachedAnswer::new(
-            StatusCode::OK,
-            HeaderMap::new(),
-            Bytes::from(vec![b'x'; body]),
-            path.to_string(),
-            tags.iter().map(|t| t.to_string()).collect(),
-            Vec::new(),
-            0,
-            60,
-        )
+        CachedAnswer::new(Answer {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'x'; body]),
+            path: path.to_string(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            vary: Vec::new(),
+            stored_at: 0,
+            revalidate: 60,
+        })
     }
 
     #[test]
