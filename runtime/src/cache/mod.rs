@@ -50,16 +50,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tower_layer::Layer;
 use tower_service::Service;
 
-mod answer;
-mod body;
-mod error;
-mod flight;
-mod layer;
-mod memory;
-mod policy;
+// This file holds the process-wide cache and the public API. Imports run
+// one way: error <- answer <- store <- memory, redis; answer <- flight;
+// layer uses them all and `Cache`.
+mod answer; // a cached answer and its bytes
+mod body; // buffering a body to keep, replaying it when it cannot be kept
+mod error; // the one error type
+mod flight; // one handler run per key at a time
+mod layer; // the per-route tower layer: lookup, run, keep
+mod memory; // the default store
+mod policy; // what may be cached, and the key
 #[cfg(feature = "redis")]
-mod redis;
-mod store;
+mod redis; // the shared store
+mod store; // the store trait
 
 pub use answer::CachedAnswer;
 pub use error::Error;
