@@ -156,6 +156,8 @@ pub fn public_file(file: &'static PublicFile) -> ServePublicFile {
 #[derive(Clone, Copy, Debug)]
 pub struct ServePublicFile(&'static PublicFile);
 
+/// Not offered when a user's handler is not one: it is an approute internal.
+#[diagnostic::do_not_recommend]
 impl<S> Handler<(), S> for ServePublicFile
 where
     S: Clone + Send + Sync + 'static,

@@ -241,6 +241,8 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
     None
 }
 
+/// Not offered when a user's handler is not one: it is an approute internal.
+#[diagnostic::do_not_recommend]
 impl<R, H, T, S> Handler<T, S> for Checked<S, R, H>
 where
     R: RouteSource,
