@@ -8,8 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::route::MatchedRoute;
-use crate::route_info::{RouteInfo, UrlSegment};
+use crate::route_info::{MatchedRoute, RouteInfo, UrlSegment};
 
 /// One parameter's value: a string for `[x]`, a list for `[...x]` and
 /// `[[...x]]`. Serializes as the bare string or list.

@@ -27,7 +27,7 @@ use axum::response::Response;
 use axum::routing::MethodRouter;
 use axum::Router;
 
-use crate::route::{redirect_with_slash, redirect_without_slash};
+use crate::redirect::{redirect_with_slash, redirect_without_slash};
 
 /// What `Allow` lists for a public file.
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -123,21 +123,21 @@ pub enum PublicRoute {
     RedirectAdd,
 }
 
-/// Registers the public files' `table` of patterns on `router`; `serve`
+/// Registers the public files' `table` of patterns on `router`; `file_route`
 /// makes the method router of one file (the generated code passes one that
 /// wraps [`public_file`] in `app/middleware.rs`).
 pub fn public_routes<S>(
     mut router: Router<S>,
     table: &[(&str, PublicRoute)],
     files: &'static [PublicFile],
-    serve: impl Fn(&'static PublicFile) -> MethodRouter<S>,
+    file_route: impl Fn(&'static PublicFile) -> MethodRouter<S>,
 ) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     for &(pattern, target) in table {
         let methods = match target {
-            PublicRoute::File(i) => serve(&files[i]),
+            PublicRoute::File(i) => file_route(&files[i]),
             PublicRoute::RedirectStrip => redirect_without_slash(),
             PublicRoute::RedirectAdd => redirect_with_slash(),
         };

@@ -1,6 +1,7 @@
-//! What wraps every generated route: the checks Next.js makes before a
-//! handler runs (trailing slash, percent-encoding), the automatic `OPTIONS`
-//! answer, and the hand-off of the matched route to [`crate::Params`].
+//! The checks every generated route makes before its handler runs, as
+//! Next.js makes them (trailing slash, percent-encoding, `BODY_LIMIT`,
+//! `MAX_DURATION`), the automatic `OPTIONS` and `405` answers, and the
+//! hand-off of the matched route to [`crate::Params`].
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -9,15 +10,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, MethodRouter};
+use axum::routing::MethodRouter;
 use http_body_util::Limited;
 
 use crate::params::valid_path;
-use crate::route_info::RouteInfo;
+use crate::redirect::{redirect, with_slash, without_slash};
+use crate::route_info::{MatchedRoute, RouteInfo};
 
 /// How the router treats a trailing slash; set with
 /// `approute::app!(trailing_slash = ...)`.
@@ -28,14 +30,10 @@ pub enum TrailingSlash {
     Both,
 }
 
-/// The route a request matched, for [`crate::Params`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
-
 /// Finishes a generated route: the body limit its `BODY_LIMIT` sets for
 /// extractors. A layer costs a boxed service per request, so routes without
 /// one are returned as they are.
-pub fn route<S>(info: &'static RouteInfo, methods: MethodRouter<S>) -> MethodRouter<S>
+pub fn finish_route<S>(info: &'static RouteInfo, methods: MethodRouter<S>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -145,57 +143,6 @@ where
 {
     let allow = HeaderValue::from_static(info.allow());
     move || async move { (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allow)]).into_response() }
-}
-
-/// A 308 to the same URL without its trailing slash, query kept.
-pub fn redirect_without_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
-    any(|req: Request| async move { redirect(&req, without_slash) })
-}
-
-/// A 308 to the same URL with a trailing slash, query kept.
-pub fn redirect_with_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
-    any(|req: Request| async move { redirect(&req, with_slash) })
-}
-
-fn without_slash(path: &str) -> String {
-    path.trim_end_matches('/').to_string()
-}
-
-fn with_slash(path: &str) -> String {
-    format!("{path}/")
-}
-
-/// The URL as the client sent it: nesting strips a prefix from `uri()`,
-/// but a `Location` must carry it.
-fn original_uri(req: &Request) -> &Uri {
-    req.extensions()
-        .get::<OriginalUri>()
-        .map(|o| &o.0)
-        .unwrap_or(req.uri())
-}
-
-fn redirect(req: &Request, change: impl Fn(&str) -> String) -> Response {
-    let uri = original_uri(req);
-    let mut path = change(uri.path());
-    // `//evil.example` would be a protocol-relative URL: an open redirect.
-    if path.starts_with("//") {
-        path = format!("/{}", path.trim_start_matches('/'));
-    }
-    if path.is_empty() {
-        path.push('/');
-    }
-    let location = match uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path,
-    };
-    match HeaderValue::try_from(location) {
-        Ok(location) => (
-            StatusCode::PERMANENT_REDIRECT,
-            [(header::LOCATION, location)],
-        )
-            .into_response(),
-        Err(_) => StatusCode::BAD_REQUEST.into_response(),
-    }
 }
 
 /// A handler behind a route's [`Check`].
