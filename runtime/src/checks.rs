@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use http_body_util::Limited;
 
-use crate::params::valid_path;
+use crate::error;
+use crate::params::{valid_path, InvalidPath};
 use crate::redirect::{redirect, with_slash, without_slash};
 use crate::route_info::{MatchedRoute, RouteInfo};
 
@@ -142,7 +143,11 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let allow = HeaderValue::from_static(info.allow());
-    move || async move { (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allow)]).into_response() }
+    move || async move {
+        let mut answer = error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD);
+        answer.headers_mut().insert(header::ALLOW, allow);
+        answer
+    }
 }
 
 /// A handler behind a route's [`Check`].
@@ -172,13 +177,10 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
         _ => {}
     }
     if info.has_params() && !valid_path(path) {
-        return Some(
-            (
-                StatusCode::BAD_REQUEST,
-                "400 Bad Request: the URL path has malformed percent-encoding",
-            )
-                .into_response(),
-        );
+        return Some(error::text(
+            StatusCode::BAD_REQUEST,
+            InvalidPath.to_string(),
+        ));
     }
     if let Some(limit) = info.config().body_limit {
         if content_length(req).is_some_and(|n| n > limit as u64) {
@@ -238,13 +240,10 @@ fn content_length(req: &Request) -> Option<u64> {
 }
 
 fn too_large(limit: usize) -> Response {
-    (
+    error::text(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "413 Payload Too Large: this route takes bodies up to {limit} bytes (its BODY_LIMIT)"
-        ),
+        format!("this route takes bodies up to {limit} bytes (its BODY_LIMIT)"),
     )
-        .into_response()
 }
 
 pin_project_lite::pin_project! {
@@ -276,11 +275,10 @@ where
             // Dropping the handler's future on the deadline cancels it.
             CheckedFutureProj::Timed { seconds, future } => match future.as_mut().poll(cx) {
                 Poll::Ready(Ok(response)) => Poll::Ready(response),
-                Poll::Ready(Err(_elapsed)) => Poll::Ready((
+                Poll::Ready(Err(_elapsed)) => Poll::Ready(error::text(
                     StatusCode::GATEWAY_TIMEOUT,
-                    format!("504 Gateway Timeout: the route ran longer than its MAX_DURATION of {seconds} s"),
-                )
-                    .into_response()),
+                    format!("the route ran longer than its MAX_DURATION of {seconds} s"),
+                )),
                 Poll::Pending => Poll::Pending,
             },
         }

@@ -14,6 +14,7 @@
 
 pub mod cache;
 mod checks;
+mod error;
 pub mod middleware;
 mod params;
 mod public;

@@ -27,6 +27,7 @@ use axum::response::Response;
 use axum::routing::MethodRouter;
 use axum::Router;
 
+use crate::error;
 use crate::redirect::{redirect_with_slash, redirect_without_slash};
 
 /// What `Allow` lists for a public file.
@@ -176,7 +177,9 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
         return answer(StatusCode::NO_CONTENT, allow(), Body::empty());
     }
     if method != Method::GET && method != Method::HEAD {
-        return answer(StatusCode::METHOD_NOT_ALLOWED, allow(), Body::empty());
+        let mut answer = error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD);
+        answer.headers_mut().extend(allow());
+        return answer;
     }
     let len = file.bytes.len() as u64;
     let mut validators = vec![

@@ -6,6 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 
+use crate::error;
+
 /// A 308 to the same URL without its trailing slash, query kept.
 pub fn redirect_without_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
     any(|req: Request| async move { redirect(&req, without_slash) })
@@ -53,6 +55,7 @@ pub(crate) fn redirect(req: &Request, change: impl Fn(&str) -> String) -> Respon
             [(header::LOCATION, location)],
         )
             .into_response(),
-        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+        // Only a path with bytes a header cannot hold.
+        Err(_) => error::bare(StatusCode::BAD_REQUEST, "Bad Request"),
     }
 }
