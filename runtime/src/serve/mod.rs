@@ -235,11 +235,13 @@ impl Server {
     /// error answer the handler then gives becomes a `413`.
     ///
     /// This is also the default for axum's body extractors (in place of
-    /// axum's own 2 MiB); a [`DefaultBodyLimit`] layer inside the router, or
-    /// a route's `BODY_LIMIT`, still sets its own. When the
+    /// axum's own 2 MiB); a [`DefaultBodyLimit`] layer inside the router,
+    /// or a route's `BODY_LIMIT`, still sets its own. When the
     /// [routes](Server::routes) given include a `BODY_LIMIT` over this one,
     /// the server lets bodies up to that size through to the router, and
     /// axum's extractors hold the other routes to this limit.
+    ///
+    /// [`DefaultBodyLimit`]: axum::extract::DefaultBodyLimit
     ///
     /// ```no_run
     /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
