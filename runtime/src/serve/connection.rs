@@ -1,6 +1,7 @@
 //! Accepting connections and serving each one over HTTP/1.1.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,6 @@ use tokio::task::JoinSet;
 
 use super::limits::LimitedRouter;
 use super::logging::LOG_TARGET;
-use super::shutdown::Trigger;
 
 /// The connections still open, and how to ask them to finish.
 pub(super) struct Connections {
@@ -24,21 +24,22 @@ pub(super) struct Connections {
     pub(super) stop: watch::Sender<bool>,
 }
 
-/// Accepts connections and serves each on its own task until `trigger`
-/// fires; says why it stopped. The listener is dropped on return, so new
-/// connections are refused from then on.
+/// Accepts connections and serves each on its own task until `shutdown`
+/// completes; says why it stopped. The listener is dropped on return, so
+/// new connections are refused from then on.
 pub(super) async fn accept_until(
-    trigger: &mut Trigger,
+    shutdown: impl Future<Output = &'static str>,
     listener: TcpListener,
     http: Builder,
     router: Arc<LimitedRouter>,
 ) -> (&'static str, Connections) {
     let (stop, stopped) = watch::channel(false);
     let mut open = JoinSet::new();
+    tokio::pin!(shutdown);
     let reason = loop {
         tokio::select! {
             biased;
-            reason = trigger.first() => break reason,
+            reason = &mut shutdown => break reason,
             Some(_) = open.join_next(), if !open.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {

@@ -62,7 +62,7 @@ use limits::LimitedRouter;
 #[cfg(feature = "logging")]
 pub use logging::init_logging;
 use logging::{RouteLine, LOG_TARGET};
-use shutdown::Trigger;
+use shutdown::{ShutdownFuture, Trigger};
 
 mod connection;
 mod errors;
@@ -82,8 +82,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// How long a client may take to send a request's headers by default.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Serves `router` with every default: the shorthand for
 /// [`Server::new`]. Await it, or keep configuring it first.
@@ -419,7 +417,7 @@ impl Server {
             .header_read_timeout(header_read_timeout);
 
         let (reason, connections) =
-            connection::accept_until(&mut trigger, listener, http, Arc::new(router)).await;
+            connection::accept_until(trigger.first(), listener, http, Arc::new(router)).await;
         shutdown::drain(reason, connections, grace_period, &mut trigger).await;
         Ok(())
     }

@@ -2,12 +2,16 @@
 //! [`Server::shutdown_on`](super::Server::shutdown_on)) and the drain of the
 //! connections still open, bounded by the grace period.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use super::connection::Connections;
 use super::logging::LOG_TARGET;
-use super::ShutdownFuture;
+
+/// The future given to `Server::shutdown_on`.
+pub(super) type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Asks every open connection to finish its current request, then waits for
 /// them up to `grace_period` (or a second signal), and closes the rest.
