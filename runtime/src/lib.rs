@@ -13,10 +13,12 @@
 //! `(group)`, `_private`, `%5Fname`. See the README for the whole guide.
 
 pub mod cache;
+mod checks;
+mod error;
 pub mod middleware;
 mod params;
 mod public;
-mod route;
+mod redirect;
 mod route_info;
 mod url;
 #[cfg(feature = "serve")]
@@ -37,12 +39,13 @@ pub use axum;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cache::cache_layer;
+    pub use crate::checks::{
+        auto_options, finish_route as route, method_not_allowed, Check, RouteSource, SharedRoute,
+        TrailingSlash,
+    };
     pub use crate::middleware::{with_layer, with_middleware};
     pub use crate::public::{public_file, public_routes, PublicRoute};
-    pub use crate::route::{
-        auto_options, method_not_allowed, redirect_with_slash, redirect_without_slash, route,
-        Check, RouteSource, SharedRoute, TrailingSlash,
-    };
+    pub use crate::redirect::{redirect_with_slash, redirect_without_slash};
     pub use axum::handler::Handler;
     pub use axum::routing::{any, MethodRouter};
     pub use axum::Router;

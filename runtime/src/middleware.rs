@@ -121,6 +121,8 @@ pub fn with_middleware<M, TM, H, TH>(middleware: M, inner: H) -> WithMiddleware<
     }
 }
 
+/// Not offered when a user's handler is not one: it is an approute internal.
+#[diagnostic::do_not_recommend]
 impl<M, TM, H, TH, S> Handler<(TM, TH), S> for WithMiddleware<M, TM, H, TH>
 where
     M: Middleware<TM, S>,
@@ -165,6 +167,8 @@ pub fn with_layer<L, H, TH>(layer: L, inner: H) -> WithLayer<L, H, TH> {
     }
 }
 
+/// Not offered when a user's handler is not one: it is an approute internal.
+#[diagnostic::do_not_recommend]
 impl<L, H, TH, S> Handler<(TH,), S> for WithLayer<L, H, TH>
 where
     L: Layer<axum::handler::HandlerService<H, TH, S>> + Clone + Send + Sync + 'static,

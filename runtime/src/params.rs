@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::route::MatchedRoute;
-use crate::route_info::{RouteInfo, UrlSegment};
+use crate::error;
+use crate::route_info::{MatchedRoute, RouteInfo, UrlSegment};
 
 /// One parameter's value: a string for `[x]`, a list for `[...x]` and
 /// `[[...x]]`. Serializes as the bare string or list.
@@ -262,13 +262,12 @@ pub enum ParamsRejection {
 impl axum::response::IntoResponse for ParamsRejection {
     fn into_response(self) -> axum::response::Response {
         match self {
-            ParamsRejection::NotAnApprouteRoute => (
+            ParamsRejection::NotAnApprouteRoute => error::text(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "approute::Params used in a handler that is not behind a Router route",
-            )
-                .into_response(),
+            ),
             ParamsRejection::InvalidPath => {
-                (StatusCode::BAD_REQUEST, InvalidPath.to_string()).into_response()
+                error::text(StatusCode::BAD_REQUEST, InvalidPath.to_string())
             }
         }
     }

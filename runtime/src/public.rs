@@ -27,7 +27,8 @@ use axum::response::Response;
 use axum::routing::MethodRouter;
 use axum::Router;
 
-use crate::route::{redirect_with_slash, redirect_without_slash};
+use crate::error;
+use crate::redirect::{redirect_with_slash, redirect_without_slash};
 
 /// What `Allow` lists for a public file.
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -123,21 +124,21 @@ pub enum PublicRoute {
     RedirectAdd,
 }
 
-/// Registers the public files' `table` of patterns on `router`; `serve`
+/// Registers the public files' `table` of patterns on `router`; `file_route`
 /// makes the method router of one file (the generated code passes one that
 /// wraps [`public_file`] in `app/middleware.rs`).
 pub fn public_routes<S>(
     mut router: Router<S>,
     table: &[(&str, PublicRoute)],
     files: &'static [PublicFile],
-    serve: impl Fn(&'static PublicFile) -> MethodRouter<S>,
+    file_route: impl Fn(&'static PublicFile) -> MethodRouter<S>,
 ) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     for &(pattern, target) in table {
         let methods = match target {
-            PublicRoute::File(i) => serve(&files[i]),
+            PublicRoute::File(i) => file_route(&files[i]),
             PublicRoute::RedirectStrip => redirect_without_slash(),
             PublicRoute::RedirectAdd => redirect_with_slash(),
         };
@@ -156,6 +157,8 @@ pub fn public_file(file: &'static PublicFile) -> ServePublicFile {
 #[derive(Clone, Copy, Debug)]
 pub struct ServePublicFile(&'static PublicFile);
 
+/// Not offered when a user's handler is not one: it is an approute internal.
+#[diagnostic::do_not_recommend]
 impl<S> Handler<(), S> for ServePublicFile
 where
     S: Clone + Send + Sync + 'static,
@@ -174,7 +177,9 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
         return answer(StatusCode::NO_CONTENT, allow(), Body::empty());
     }
     if method != Method::GET && method != Method::HEAD {
-        return answer(StatusCode::METHOD_NOT_ALLOWED, allow(), Body::empty());
+        let mut answer = error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD);
+        answer.headers_mut().extend(allow());
+        return answer;
     }
     let len = file.bytes.len() as u64;
     let mut validators = vec![

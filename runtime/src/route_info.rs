@@ -109,6 +109,11 @@ impl RouteInfo {
     }
 }
 
+/// The route a request matched, set by its checks for [`crate::Params`]
+/// where the pattern axum matched does not tell the route's parameters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
+
 /// `GET, DELETE  /api/users/[id]  app/api/users/[id]/route.rs`: one line
 /// for a start-up log.
 impl fmt::Display for RouteInfo {

@@ -15,9 +15,7 @@ use approute::axum::http::Request;
 use approute::axum::Router;
 use approute::cache::{Cache, ManualClock, MemoryStore};
 use approute_tests::{cache_app, Counter};
-use http_body_util::BodyExt;
-use support::Answer;
-use tower::ServiceExt;
+use support::{send, Answer};
 
 /// The fixture app with its own cache and clock; the counter counts
 /// handler runs.
@@ -33,36 +31,6 @@ fn app() -> (Router, Counter, ManualClock, Cache) {
 
 fn runs(counter: &Counter) -> u64 {
     counter.0.load(Ordering::SeqCst)
-}
-
-async fn send(router: &Router, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut request = Request::builder().method(method).uri(target);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("?").to_string()))
-        .collect();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
 }
 
 async fn get(router: &Router, target: &str) -> Answer {

@@ -5,7 +5,7 @@ mod support;
 
 use approute::axum::Router;
 use approute_tests::{mw, Counter};
-use support::{call, Answer};
+use support::{call, send, Answer};
 
 fn router() -> (Router, Counter) {
     let counter = Counter::default();
@@ -13,36 +13,13 @@ fn router() -> (Router, Counter) {
 }
 
 async fn with_auth(router: &Router, method: &str, target: &str) -> Answer {
-    use approute::axum::body::Body;
-    use approute::axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    let request = Request::builder()
-        .method(method)
-        .uri(target)
-        .header("authorization", "Bearer secret")
-        .body(Body::empty())
-        .unwrap();
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-        .collect();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    send(
+        router,
+        method,
+        target,
+        &[("authorization", "Bearer secret")],
+    )
+    .await
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 mod support;
 
 use approute_tests::mixed;
-use support::call;
+use support::{call, oneshot};
 
 #[tokio::test]
 async fn pages_api_files_serve_their_urls() {
@@ -136,8 +136,6 @@ fn route_table_names_pages_files() {
 async fn readme_porting_example_answers_like_the_nextjs_original() {
     use approute::axum::body::Body;
     use approute::axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
 
     let router = mixed::router();
     let get = call(&router, "GET", "/api/ported/7?verbose=yes").await;
@@ -146,12 +144,10 @@ async fn readme_porting_example_answers_like_the_nextjs_original() {
         .header("content-type", "application/json")
         .body(Body::from(r#"{"name":"ann"}"#))
         .unwrap();
-    let response = router.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let patch = oneshot(&router, request).await;
+    assert_eq!(patch.status, 200);
     assert_eq!(
-        body,
+        patch.json(),
         serde_json::json!({"id": "7", "updated": {"name": "ann"}})
     );
     assert_eq!(call(&router, "DELETE", "/api/ported/7").await.status, 405);

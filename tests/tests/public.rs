@@ -9,44 +9,14 @@ mod support;
 
 use std::net::SocketAddr;
 
-use approute::axum::body::Body;
-use approute::axum::http::Request;
-use approute::axum::Router;
 use approute_tests::{public_site, public_site_add};
-use http_body_util::BodyExt;
-use support::{call, raw, serve, Answer};
+use support::{call, raw, send, serve, Answer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/public/public");
 
 fn on_disk(path: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURE}/{path}")).unwrap()
-}
-
-/// One request with headers, in process.
-async fn send(router: &Router, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut request = Request::builder().method(method).uri(target);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-        .collect();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: body.to_vec(),
-    }
 }
 
 async fn get(target: &str, headers: &[(&str, &str)]) -> Answer {

@@ -4,24 +4,26 @@
 //! cloneable, so a stale answer is refreshed in the background by running
 //! a clone with the request that found it stale.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
-use http_body::{Body as _, Frame, SizeHint};
-use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{report, wait, Cache, CachedAnswer, Turn};
+use super::answer::{Answer, CachedAnswer};
+use super::body::buffer;
+use super::error::report;
+use super::flight::{wait, Flight, Turn};
+use super::policy::{cacheable_request, cacheable_response, key_of};
+use super::Cache;
 use crate::route_info::RouteInfo;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-approute-cache");
@@ -122,31 +124,19 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         CacheFuture::Cached {
-            future: Box::pin(serve(self.route, inner, req)),
+            future: Box::pin(lookup_or_run(self.route, inner, req)),
         }
     }
 }
 
-/// `GET` or `HEAD`, without credentials unless the route allows them.
-fn cacheable_request(req: &Request, info: &RouteInfo) -> bool {
-    let method = req.method();
-    if method != Method::GET && method != Method::HEAD {
-        return false;
-    }
-    info.config().cache_credentialed
-        || !(req.headers().contains_key(header::AUTHORIZATION)
-            || req.headers().contains_key(header::COOKIE))
-}
-
-/// The cache key: path and query as the route sees them.
-fn key_of(uri: &Uri) -> String {
-    match uri.query() {
-        Some(q) => format!("{}?{q}", uri.path()),
-        None => uri.path().to_string(),
-    }
-}
-
-async fn serve<S>(route: RouteCacheLayer, inner: S, req: Request) -> Result<Response, Infallible>
+/// Answers from the cache (fresh, or stale while one background run
+/// refreshes it), else runs the handler once for all concurrent requests
+/// for the key and keeps its answer if it may be kept.
+async fn lookup_or_run<S>(
+    route: RouteCacheLayer,
+    inner: S,
+    req: Request,
+) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -156,7 +146,7 @@ where
     loop {
         if let Some(answer) = lookup(&cache, &key, req.headers()).await {
             if answer.is_fresh(cache.now_ms(), route.revalidate) {
-                return Ok(respond(&answer, HIT));
+                return Ok(cached_response(&answer, HIT));
             }
             if let Turn::Lead(flight) = cache.flight(&key) {
                 let refresh = refresh(
@@ -169,7 +159,7 @@ where
                 );
                 tokio::spawn(cache.scope(refresh));
             }
-            return Ok(respond(&answer, STALE));
+            return Ok(cached_response(&answer, STALE));
         }
         // A `HEAD` is answered from a cached `GET` answer but never makes one.
         if req.method() == Method::HEAD {
@@ -178,7 +168,7 @@ where
         match cache.flight(&key) {
             Turn::Wait(outcome) => match wait(outcome).await {
                 Some(Some(answer)) if answer.suits(req.headers()) => {
-                    return Ok(respond(&answer, MISS))
+                    return Ok(cached_response(&answer, MISS))
                 }
                 // Not cacheable, or made for other `Vary` values: run it too.
                 Some(_) => return inner.oneshot(req).await,
@@ -190,7 +180,7 @@ where
                 if let Some(answer) = lookup(&cache, &key, req.headers()).await {
                     if answer.is_fresh(cache.now_ms(), route.revalidate) {
                         flight.finish(Some(answer.clone()));
-                        return Ok(respond(&answer, HIT));
+                        return Ok(cached_response(&answer, HIT));
                     }
                 }
                 let purges = cache.purge_count();
@@ -224,7 +214,7 @@ async fn refresh<S>(
     inner: S,
     mut req: Request,
     stale_since: u64,
-    flight: super::Flight,
+    flight: Flight,
 ) where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -296,12 +286,12 @@ async fn keep(
             HeaderValue::try_from(value).expect("digits and ASCII"),
         );
     }
-    let answer = CachedAnswer::new(
-        parts.status,
+    let answer = CachedAnswer::new(Answer {
+        status: parts.status,
         headers,
         body,
-        key.split('?').next().unwrap_or_default().to_string(),
-        route
+        path: key.split('?').next().unwrap_or_default().to_string(),
+        tags: route
             .info
             .config()
             .cache_tags
@@ -309,160 +299,20 @@ async fn keep(
             .map(|t| t.to_string())
             .collect(),
         vary,
-        cache.now_ms(),
-        route.revalidate,
-    );
+        stored_at: cache.now_ms(),
+        revalidate: route.revalidate,
+    });
     // A purge while the handler ran may have been for the data it read.
     if cache.purge_count() == purges {
         if let Err(e) = cache.store().put(key, answer.clone()).await {
             report("store", &e);
         }
     }
-    (respond(&answer, MISS), Some(answer))
+    (cached_response(&answer, MISS), Some(answer))
 }
 
-/// `Some(vary)` for an answer that may be cached: 200, no cookie, nothing
-/// in `Cache-Control` against it, no `Vary: *`. `vary` is the request
-/// headers it depends on, with their values.
-fn cacheable_response(
-    response: &Response,
-    request: &HeaderMap,
-) -> Option<Vec<(HeaderName, Option<HeaderValue>)>> {
-    if response.status() != StatusCode::OK {
-        return None;
-    }
-    let headers = response.headers();
-    if headers.contains_key(header::SET_COOKIE) {
-        return None;
-    }
-    let forbids = |directive: &str| {
-        matches!(
-            directive.split('=').next().map(str::trim),
-            Some(d) if d.eq_ignore_ascii_case("no-store")
-                || d.eq_ignore_ascii_case("no-cache")
-                || d.eq_ignore_ascii_case("private")
-        )
-    };
-    for value in headers.get_all(header::CACHE_CONTROL) {
-        let value = value.to_str().ok()?;
-        if value.split(',').any(forbids) {
-            return None;
-        }
-    }
-    let mut vary = Vec::new();
-    for value in headers.get_all(header::VARY) {
-        for name in value.to_str().ok()?.split(',') {
-            let name = name.trim();
-            if name == "*" {
-                return None;
-            }
-            if name.is_empty() {
-                continue;
-            }
-            let name = HeaderName::try_from(name).ok()?;
-            let value = request.get(&name).cloned();
-            if !vary.iter().any(|(n, _)| *n == name) {
-                vary.push((name, value));
-            }
-        }
-    }
-    Some(vary)
-}
-
-/// The whole body, or (over `limit`, or on an error or trailers) a body
-/// that sends what was read and then the rest.
-async fn buffer(mut body: Body, limit: usize) -> Result<Bytes, Body> {
-    if body.size_hint().lower() > limit as u64 {
-        return Err(body);
-    }
-    let mut read = VecDeque::new();
-    let mut len = 0;
-    loop {
-        match body.frame().await {
-            None => break,
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    len += data.len();
-                    read.push_back(Frame::data(data));
-                    if len > limit {
-                        return Err(Body::new(Replay {
-                            read,
-                            error: None,
-                            rest: Some(body),
-                        }));
-                    }
-                }
-                Err(trailers) => {
-                    read.push_back(trailers);
-                    return Err(Body::new(Replay {
-                        read,
-                        error: None,
-                        rest: Some(body),
-                    }));
-                }
-            },
-            Some(Err(e)) => {
-                return Err(Body::new(Replay {
-                    read,
-                    error: Some(e),
-                    rest: None,
-                }));
-            }
-        }
-    }
-    let mut whole = Vec::with_capacity(len);
-    for frame in read {
-        if let Ok(data) = frame.into_data() {
-            whole.extend_from_slice(&data);
-        }
-    }
-    Ok(Bytes::from(whole))
-}
-
-/// The frames already read, then an error or the rest of the body.
-struct Replay {
-    read: VecDeque<Frame<Bytes>>,
-    error: Option<axum::Error>,
-    rest: Option<Body>,
-}
-
-impl http_body::Body for Replay {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        if let Some(frame) = self.read.pop_front() {
-            return Poll::Ready(Some(Ok(frame)));
-        }
-        if let Some(error) = self.error.take() {
-            return Poll::Ready(Some(Err(error)));
-        }
-        match self.rest.as_mut() {
-            Some(rest) => Pin::new(rest).poll_frame(cx),
-            None => Poll::Ready(None),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        let read: usize = self
-            .read
-            .iter()
-            .map(|f| f.data_ref().map_or(0, Bytes::len))
-            .sum();
-        let rest = self.rest.as_ref().map(Body::size_hint).unwrap_or_default();
-        let mut hint = SizeHint::new();
-        if let Some(upper) = rest.upper() {
-            hint.set_upper(upper + read as u64);
-        }
-        hint.set_lower(rest.lower() + read as u64);
-        hint
-    }
-}
-
-fn respond(answer: &CachedAnswer, state: HeaderValue) -> Response {
+/// The answer as a response, marked `HIT`, `MISS` or `STALE`.
+fn cached_response(answer: &CachedAnswer, state: HeaderValue) -> Response {
     let mut response = Response::new(Body::from(answer.body().clone()));
     *response.status_mut() = answer.status();
     *response.headers_mut() = answer.headers().clone();

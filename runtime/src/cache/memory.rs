@@ -5,7 +5,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{BoxFuture, CacheStore, CachedAnswer, Error, DEFAULT_MEMORY_BYTES};
+use super::answer::CachedAnswer;
+use super::error::Error;
+use super::store::{BoxFuture, CacheStore};
+
+/// The size of the default [`MemoryStore`]: 64 MiB.
+pub const DEFAULT_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Cached answers in this process's memory, at most `max_bytes` of them
 /// (bodies, headers and bookkeeping, roughly); the least recently used go
@@ -195,20 +200,21 @@ impl CacheStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::answer::Answer;
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
 
     fn answer(path: &str, tags: &[&str], body: usize) -> CachedAnswer {
-        CachedAnswer::new(
-            StatusCode::OK,
-            HeaderMap::new(),
-            Bytes::from(vec![b'x'; body]),
-            path.to_string(),
-            tags.iter().map(|t| t.to_string()).collect(),
-            Vec::new(),
-            0,
-            60,
-        )
+        CachedAnswer::new(Answer {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'x'; body]),
+            path: path.to_string(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            vary: Vec::new(),
+            stored_at: 0,
+            revalidate: 60,
+        })
     }
 
     #[test]

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisError, Script};
 
-use super::{BoxFuture, CacheStore, CachedAnswer, Error};
+use super::answer::CachedAnswer;
+use super::error::Error;
+use super::store::{BoxFuture, CacheStore};
 
 /// How long a Redis command (or a connect) may take before the request
 /// goes on without the cache.

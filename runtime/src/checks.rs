@@ -1,6 +1,7 @@
-//! What wraps every generated route: the checks Next.js makes before a
-//! handler runs (trailing slash, percent-encoding), the automatic `OPTIONS`
-//! answer, and the hand-off of the matched route to [`crate::Params`].
+//! The checks every generated route makes before its handler runs, as
+//! Next.js makes them (trailing slash, percent-encoding, `BODY_LIMIT`,
+//! `MAX_DURATION`), the automatic `OPTIONS` and `405` answers, and the
+//! hand-off of the matched route to [`crate::Params`].
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -9,15 +10,17 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, MethodRouter};
+use axum::routing::MethodRouter;
 use http_body_util::Limited;
 
-use crate::params::valid_path;
-use crate::route_info::RouteInfo;
+use crate::error;
+use crate::params::{valid_path, InvalidPath};
+use crate::redirect::{redirect, with_slash, without_slash};
+use crate::route_info::{MatchedRoute, RouteInfo};
 
 /// How the router treats a trailing slash; set with
 /// `approute::app!(trailing_slash = ...)`.
@@ -28,14 +31,10 @@ pub enum TrailingSlash {
     Both,
 }
 
-/// The route a request matched, for [`crate::Params`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
-
 /// Finishes a generated route: the body limit its `BODY_LIMIT` sets for
 /// extractors. A layer costs a boxed service per request, so routes without
 /// one are returned as they are.
-pub fn route<S>(info: &'static RouteInfo, methods: MethodRouter<S>) -> MethodRouter<S>
+pub fn finish_route<S>(info: &'static RouteInfo, methods: MethodRouter<S>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -144,57 +143,10 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let allow = HeaderValue::from_static(info.allow());
-    move || async move { (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allow)]).into_response() }
-}
-
-/// A 308 to the same URL without its trailing slash, query kept.
-pub fn redirect_without_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
-    any(|req: Request| async move { redirect(&req, without_slash) })
-}
-
-/// A 308 to the same URL with a trailing slash, query kept.
-pub fn redirect_with_slash<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
-    any(|req: Request| async move { redirect(&req, with_slash) })
-}
-
-fn without_slash(path: &str) -> String {
-    path.trim_end_matches('/').to_string()
-}
-
-fn with_slash(path: &str) -> String {
-    format!("{path}/")
-}
-
-/// The URL as the client sent it: nesting strips a prefix from `uri()`,
-/// but a `Location` must carry it.
-fn original_uri(req: &Request) -> &Uri {
-    req.extensions()
-        .get::<OriginalUri>()
-        .map(|o| &o.0)
-        .unwrap_or(req.uri())
-}
-
-fn redirect(req: &Request, change: impl Fn(&str) -> String) -> Response {
-    let uri = original_uri(req);
-    let mut path = change(uri.path());
-    // `//evil.example` would be a protocol-relative URL: an open redirect.
-    if path.starts_with("//") {
-        path = format!("/{}", path.trim_start_matches('/'));
-    }
-    if path.is_empty() {
-        path.push('/');
-    }
-    let location = match uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path,
-    };
-    match HeaderValue::try_from(location) {
-        Ok(location) => (
-            StatusCode::PERMANENT_REDIRECT,
-            [(header::LOCATION, location)],
-        )
-            .into_response(),
-        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    move || async move {
+        let mut answer = error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD);
+        answer.headers_mut().insert(header::ALLOW, allow);
+        answer
     }
 }
 
@@ -225,13 +177,10 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
         _ => {}
     }
     if info.has_params() && !valid_path(path) {
-        return Some(
-            (
-                StatusCode::BAD_REQUEST,
-                "400 Bad Request: the URL path has malformed percent-encoding",
-            )
-                .into_response(),
-        );
+        return Some(error::text(
+            StatusCode::BAD_REQUEST,
+            InvalidPath.to_string(),
+        ));
     }
     if let Some(limit) = info.config().body_limit {
         if content_length(req).is_some_and(|n| n > limit as u64) {
@@ -241,6 +190,8 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
     None
 }
 
+/// Not offered when a user's handler is not one: it is an approute internal.
+#[diagnostic::do_not_recommend]
 impl<R, H, T, S> Handler<T, S> for Checked<S, R, H>
 where
     R: RouteSource,
@@ -289,13 +240,10 @@ fn content_length(req: &Request) -> Option<u64> {
 }
 
 fn too_large(limit: usize) -> Response {
-    (
+    error::text(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "413 Payload Too Large: this route takes bodies up to {limit} bytes (its BODY_LIMIT)"
-        ),
+        format!("this route takes bodies up to {limit} bytes (its BODY_LIMIT)"),
     )
-        .into_response()
 }
 
 pin_project_lite::pin_project! {
@@ -327,11 +275,10 @@ where
             // Dropping the handler's future on the deadline cancels it.
             CheckedFutureProj::Timed { seconds, future } => match future.as_mut().poll(cx) {
                 Poll::Ready(Ok(response)) => Poll::Ready(response),
-                Poll::Ready(Err(_elapsed)) => Poll::Ready((
+                Poll::Ready(Err(_elapsed)) => Poll::Ready(error::text(
                     StatusCode::GATEWAY_TIMEOUT,
-                    format!("504 Gateway Timeout: the route ran longer than its MAX_DURATION of {seconds} s"),
-                )
-                    .into_response()),
+                    format!("the route ran longer than its MAX_DURATION of {seconds} s"),
+                )),
                 Poll::Pending => Poll::Pending,
             },
         }

@@ -1,0 +1,346 @@
+//! One cached answer and its binary form, for stores that keep bytes.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use super::error::Error;
+
+/// One cached answer: status, headers and body, and what the cache needs to
+/// know about it. Cheap to clone (shared).
+///
+/// Stores keep it as it is, or as bytes ([`CachedAnswer::to_bytes`],
+/// [`CachedAnswer::from_bytes`]).
+#[derive(Clone)]
+pub struct CachedAnswer(Arc<Answer>);
+
+/// What a [`CachedAnswer`] holds; made by the cache layer, read back by
+/// the codec.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) path: String,
+    pub(crate) tags: Vec<String>,
+    /// The request headers the answer depends on (its `Vary`), with the
+    /// values they had: it is served only to requests with the same values.
+    pub(crate) vary: Vec<(HeaderName, Option<HeaderValue>)>,
+    /// Milliseconds since the Unix epoch.
+    pub(crate) stored_at: u64,
+    /// The route's `REVALIDATE`, in seconds.
+    pub(crate) revalidate: u64,
+}
+
+impl CachedAnswer {
+    pub(crate) fn new(answer: Answer) -> CachedAnswer {
+        CachedAnswer(Arc::new(answer))
+    }
+
+    /// The status (200).
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The headers sent with it, `Cache-Control` included.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        &self.0.body
+    }
+
+    /// The URL path it answers (no query): what [`revalidate_path`](super::revalidate_path) matches.
+    pub fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// The route's `CACHE_TAGS`: what [`revalidate_tag`](super::revalidate_tag) matches.
+    pub fn tags(&self) -> &[String] {
+        &self.0.tags
+    }
+
+    /// When the handler made it.
+    pub fn stored_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0.stored_at)
+    }
+
+    /// The route's `REVALIDATE` when it was made: fresh for this long.
+    pub fn revalidate(&self) -> Duration {
+        Duration::from_secs(self.0.revalidate)
+    }
+
+    /// Roughly the bytes it takes in memory: what [`MemoryStore`](super::MemoryStore) counts.
+    pub fn size(&self) -> usize {
+        let a = &self.0;
+        let headers: usize = a
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .sum();
+        let vary: usize = a
+            .vary
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.as_ref().map_or(0, |v| v.len()) + 32)
+            .sum();
+        let tags: usize = a.tags.iter().map(|t| t.len() + 24).sum();
+        128 + a.body.len() + headers + vary + tags + a.path.len()
+    }
+
+    pub(crate) fn stored_at_ms(&self) -> u64 {
+        self.0.stored_at
+    }
+
+    /// Fresh at `now` (milliseconds since the epoch) for a route that
+    /// revalidates after `revalidate` seconds.
+    pub(crate) fn is_fresh(&self, now: u64, revalidate: u64) -> bool {
+        now < self
+            .0
+            .stored_at
+            .saturating_add(revalidate.saturating_mul(1000))
+    }
+
+    /// Whether it may answer a request with these headers (its `Vary`).
+    pub(crate) fn suits(&self, request: &HeaderMap) -> bool {
+        self.0
+            .vary
+            .iter()
+            .all(|(name, value)| request.get(name) == value.as_ref())
+    }
+
+    /// The answer as bytes, for stores that keep bytes (a versioned format
+    /// that [`CachedAnswer::from_bytes`] reads).
+    ///
+    /// ```
+    /// # use approute::cache::CachedAnswer;
+    /// # fn roundtrip(answer: &CachedAnswer) {
+    /// let back = CachedAnswer::from_bytes(&answer.to_bytes()).unwrap();
+    /// assert_eq!(back.body(), answer.body());
+    /// # }
+    /// ```
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let a = &self.0;
+        let mut out = Vec::with_capacity(self.size());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&a.stored_at.to_le_bytes());
+        out.extend_from_slice(&a.revalidate.to_le_bytes());
+        out.extend_from_slice(&a.status.as_u16().to_le_bytes());
+        put_bytes(&mut out, a.path.as_bytes());
+        put_len(&mut out, a.tags.len());
+        for tag in &a.tags {
+            put_bytes(&mut out, tag.as_bytes());
+        }
+        put_len(&mut out, a.vary.len());
+        for (name, value) in &a.vary {
+            put_bytes(&mut out, name.as_str().as_bytes());
+            match value {
+                Some(v) => {
+                    out.push(1);
+                    put_bytes(&mut out, v.as_bytes());
+                }
+                None => out.push(0),
+            }
+        }
+        put_len(&mut out, a.headers.len());
+        for (name, value) in &a.headers {
+            put_bytes(&mut out, name.as_str().as_bytes());
+            put_bytes(&mut out, value.as_bytes());
+        }
+        put_bytes(&mut out, &a.body);
+        out
+    }
+
+    /// Reads what [`CachedAnswer::to_bytes`] wrote.
+    ///
+    /// ```
+    /// use approute::cache::CachedAnswer;
+    ///
+    /// assert!(CachedAnswer::from_bytes(b"not an answer").is_err());
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<CachedAnswer, Error> {
+        let mut r = Reader(bytes);
+        if r.take(MAGIC.len())? != MAGIC {
+            return Err(Error::new(
+                "not a cached answer (or one of another version)",
+            ));
+        }
+        let stored_at = r.u64()?;
+        let revalidate = r.u64()?;
+        let status = StatusCode::from_u16(r.u16()?).map_err(Error::new)?;
+        let path = r.string()?;
+        let tags = (0..r.len()?)
+            .map(|_| r.string())
+            .collect::<Result<_, _>>()?;
+        let mut vary = Vec::new();
+        for _ in 0..r.len()? {
+            let name = HeaderName::from_bytes(r.bytes()?).map_err(Error::new)?;
+            let value = match r.take(1)?[0] {
+                0 => None,
+                _ => Some(HeaderValue::from_bytes(r.bytes()?).map_err(Error::new)?),
+            };
+            vary.push((name, value));
+        }
+        let mut headers = HeaderMap::new();
+        for _ in 0..r.len()? {
+            let name = HeaderName::from_bytes(r.bytes()?).map_err(Error::new)?;
+            let value = HeaderValue::from_bytes(r.bytes()?).map_err(Error::new)?;
+            headers.append(name, value);
+        }
+        let body = Bytes::copy_from_slice(r.bytes()?);
+        if !r.0.is_empty() {
+            return Err(Error::new("trailing bytes after a cached answer"));
+        }
+        Ok(CachedAnswer::new(Answer {
+            status,
+            headers,
+            body,
+            path,
+            tags,
+            vary,
+            stored_at,
+            revalidate,
+        }))
+    }
+}
+
+impl fmt::Debug for CachedAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedAnswer")
+            .field("status", &self.0.status)
+            .field("path", &self.0.path)
+            .field("tags", &self.0.tags)
+            .field("body_len", &self.0.body.len())
+            .field("stored_at_ms", &self.0.stored_at)
+            .field("revalidate", &self.0.revalidate)
+            .finish_non_exhaustive()
+    }
+}
+
+const MAGIC: &[u8] = b"approute-answer-1\n";
+
+fn put_len(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(&(len as u64).to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_len(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        if self.0.len() < n {
+            return Err(Error::new("truncated cached answer"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn u64(&mut self) -> Result<u64, Error> {
+        let bytes = self.take(8)?;
+        Ok(u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+    }
+
+    fn u16(&mut self) -> Result<u16, Error> {
+        let bytes = self.take(2)?;
+        Ok(u16::from_le_bytes(bytes.try_into().expect("2 bytes")))
+    }
+
+    fn len(&mut self) -> Result<usize, Error> {
+        let n = self.u64()?;
+        // Every counted item takes at least a byte: a larger count is corrupt.
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= self.0.len())
+            .ok_or_else(|| Error::new("corrupt length in a cached answer"))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], Error> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn string(&mut self) -> Result<String, Error> {
+        String::from_utf8(self.bytes()?.to_vec()).map_err(Error::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer() -> CachedAnswer {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        headers.append("x-two", HeaderValue::from_static("a"));
+        headers.append("x-two", HeaderValue::from_static("b"));
+        CachedAnswer::new(Answer {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"hello \xff"),
+            path: "/api/notes".into(),
+            tags: vec!["notes".into(), "all".into()],
+            vary: vec![
+                (
+                    HeaderName::from_static("accept-language"),
+                    Some(HeaderValue::from_static("de")),
+                ),
+                (HeaderName::from_static("x-absent"), None),
+            ],
+            stored_at: 1_700_000_000_123,
+            revalidate: 60,
+        })
+    }
+
+    #[test]
+    fn bytes_roundtrip() {
+        let a = answer();
+        let b = CachedAnswer::from_bytes(&a.to_bytes()).unwrap();
+        assert_eq!(b.status(), a.status());
+        assert_eq!(b.headers(), a.headers());
+        assert_eq!(b.body(), a.body());
+        assert_eq!(b.path(), "/api/notes");
+        assert_eq!(b.tags(), ["notes", "all"]);
+        assert_eq!(b.0.vary, a.0.vary);
+        assert_eq!(b.stored_at(), a.stored_at());
+        assert_eq!(b.revalidate(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors_not_panics() {
+        let bytes = answer().to_bytes();
+        for cut in 0..bytes.len() {
+            assert!(
+                CachedAnswer::from_bytes(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(CachedAnswer::from_bytes(&long).is_err());
+        let mut huge = bytes;
+        let at = MAGIC.len() + 8 + 8 + 2;
+        huge[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(CachedAnswer::from_bytes(&huge).is_err());
+    }
+
+    #[test]
+    fn freshness_and_vary() {
+        let a = answer();
+        assert!(a.is_fresh(1_700_000_000_123 + 59_999, 60));
+        assert!(!a.is_fresh(1_700_000_000_123 + 60_000, 60));
+        let mut req = HeaderMap::new();
+        assert!(!a.suits(&req));
+        req.insert("accept-language", HeaderValue::from_static("de"));
+        assert!(a.suits(&req));
+        req.insert("x-absent", HeaderValue::from_static("1"));
+        assert!(!a.suits(&req));
+    }
+}

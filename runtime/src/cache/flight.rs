@@ -1,0 +1,145 @@
+//! Single flight: while a handler runs for a cache key, other requests for
+//! that key wait for its answer instead of running it again.
+//!
+//! The table is per [`Cache`](super::Cache), so per process: requests that
+//! reach other instances run their own handler.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::watch;
+
+use super::answer::CachedAnswer;
+
+/// The handler runs in progress, by cache key. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub(crate) struct Flights(Arc<Table>);
+
+#[derive(Default)]
+struct Table {
+    runs: Mutex<HashMap<String, (u64, Outcome)>>,
+    /// Tells a run from a later one for the same key, so a finished run
+    /// never removes its successor.
+    next_id: AtomicU64,
+}
+
+/// What a handler run gives the requests waiting on it: `Some(None)` when
+/// its answer was not cacheable, `None` while it runs.
+pub(crate) type Outcome = watch::Receiver<Option<Option<CachedAnswer>>>;
+
+/// Whether a request runs the handler or waits for the run in progress.
+pub(crate) enum Turn {
+    Lead(Flight),
+    Wait(Outcome),
+}
+
+impl Flights {
+    /// Joins the handler run for `key` if there is one, else starts one.
+    pub(crate) fn join(&self, key: &str) -> Turn {
+        let mut runs = self.0.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, outcome)) = runs.get(key) {
+            return Turn::Wait(outcome.clone());
+        }
+        let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = watch::channel(None);
+        runs.insert(key.to_string(), (id, rx));
+        Turn::Lead(Flight {
+            flights: self.clone(),
+            key: key.to_string(),
+            id,
+            tx,
+        })
+    }
+}
+
+/// The one handler run for a key. Dropping it (the run finished, failed or
+/// was cancelled) lets the next request start another.
+pub(crate) struct Flight {
+    flights: Flights,
+    key: String,
+    id: u64,
+    tx: watch::Sender<Option<Option<CachedAnswer>>>,
+}
+
+impl Flight {
+    /// Hands the answer (`None`: not cacheable) to the waiting requests.
+    pub(crate) fn finish(self, answer: Option<CachedAnswer>) {
+        self.tx.send_replace(Some(answer));
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        let mut runs = self
+            .flights
+            .0
+            .runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if runs.get(&self.key).is_some_and(|(id, _)| *id == self.id) {
+            runs.remove(&self.key);
+        }
+    }
+}
+
+/// Waits for a handler run; `None` if it ended without an answer
+/// (cancelled or panicked), so the caller looks again.
+pub(crate) async fn wait(mut outcome: Outcome) -> Option<Option<CachedAnswer>> {
+    match outcome.wait_for(Option::is_some).await {
+        Ok(value) => value.clone(),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first request for `/a` leads, the second waits.
+    fn lead_and_wait(flights: &Flights) -> (Flight, Outcome) {
+        let Turn::Lead(flight) = flights.join("/a") else {
+            panic!("the first request leads");
+        };
+        let Turn::Wait(outcome) = flights.join("/a") else {
+            panic!("the second request waits");
+        };
+        (flight, outcome)
+    }
+
+    #[tokio::test]
+    async fn waiters_get_the_leaders_outcome() {
+        let flights = Flights::default();
+        let (flight, outcome) = lead_and_wait(&flights);
+        assert!(matches!(flights.join("/b"), Turn::Lead(_)), "keys apart");
+        flight.finish(None);
+        assert!(matches!(wait(outcome).await, Some(None)));
+        assert!(matches!(flights.join("/a"), Turn::Lead(_)), "run is over");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_leader_lets_waiters_look_again() {
+        let flights = Flights::default();
+        let (flight, outcome) = lead_and_wait(&flights);
+        drop(flight);
+        assert!(wait(outcome).await.is_none());
+        assert!(matches!(flights.join("/a"), Turn::Lead(_)));
+    }
+
+    #[test]
+    fn an_old_run_never_removes_a_newer_one() {
+        let flights = Flights::default();
+        let Turn::Lead(old) = flights.join("/a") else {
+            panic!("leads");
+        };
+        // The table entry was replaced (as after a removal and a new run).
+        flights.0.runs.lock().unwrap().remove("/a");
+        let Turn::Lead(new) = flights.join("/a") else {
+            panic!("leads again");
+        };
+        drop(old);
+        assert!(matches!(flights.join("/a"), Turn::Wait(_)));
+        drop(new);
+        assert!(matches!(flights.join("/a"), Turn::Lead(_)));
+    }
+}

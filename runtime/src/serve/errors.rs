@@ -1,0 +1,219 @@
+//! Which answers are the framework's errors, and the body each gets for the
+//! client that asked: see "Error answers" in the [module docs](super).
+//!
+//! approute's own answers carry a [`FrameworkError`] mark (made in
+//! `crate::error`). The server marks axum's two: the `404` of a path no
+//! route matches and the `405` of a method a route does not answer.
+//! Nothing else is touched, so a handler's own error answer, an empty `404`
+//! too, reaches the client as the handler made it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use http_body_util::BodyExt;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::logging::LOG_TARGET;
+use crate::error::{self, FrameworkError};
+
+/// `router` with axum's own error answers marked, and `body_limit` as the
+/// default for its body extractors. One layer does both: each layer costs
+/// every request a boxed service.
+pub(super) fn mark_routers_answers(router: Router, body_limit: usize) -> Router {
+    router
+        // Only where the route has no fallback of its own.
+        .method_not_allowed_fallback(|| async {
+            error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD)
+        })
+        .layer(RouterDefaults {
+            body_limit: DefaultBodyLimit::max(body_limit),
+        })
+}
+
+/// Gives a framework error answer the body the client asked for, keeping
+/// its other headers (`Allow`, say). Others pass untouched, except axum's
+/// failed-to-read-the-body rejections.
+pub(super) async fn for_client(response: Response, json: bool) -> Response {
+    if let Some(mark) = response.extensions().get::<FrameworkError>() {
+        if json || !mark.has_text() {
+            let body = error::negotiated(response.status(), mark.message(), json);
+            return replace_body(response, body);
+        }
+        // The route's own line of text, as it wrote it.
+        let mut response = response;
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Accept"));
+        return response;
+    }
+    axum_body_rejection(response, json).await
+}
+
+/// axum's rejection of a body that failed to read, which axum marks with
+/// nothing but its text: made a framework answer like the server's own.
+async fn axum_body_rejection(response: Response, json: bool) -> Response {
+    let text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let size = http_body::Body::size_hint(response.body()).exact();
+    if !text || size.is_none_or(|n| n > 4096) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            tracing::error!(target: LOG_TARGET, "the error answer's body failed: {e}");
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            return error::negotiated(status, "the answer could not be made", json);
+        }
+    };
+    let original = Response::from_parts(parts, Body::from(bytes.clone()));
+    if !bytes.starts_with(b"Failed to buffer the request body") {
+        return original;
+    }
+    let message = if original.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        "the request body is too large"
+    } else {
+        "the request body is malformed or was cut short"
+    };
+    let body = error::negotiated(original.status(), message, json);
+    replace_body(original, body)
+}
+
+/// `response` with the body, `Content-Type` and `Vary` of `with`.
+fn replace_body(response: Response, with: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    let (with, body) = with.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for name in [header::CONTENT_TYPE, header::VARY] {
+        if let Some(value) = with.headers.get(&name) {
+            parts.headers.insert(name, value.clone());
+        }
+    }
+    if let Some(mark) = with.extensions.get::<FrameworkError>() {
+        parts.extensions.insert(mark.clone());
+    }
+    Response::from_parts(parts, body)
+}
+
+/// Whether any `Accept` value names `application/json`.
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let kind = item.split(';').next().unwrap_or("").trim();
+            kind.eq_ignore_ascii_case("application/json")
+        })
+}
+
+/// The layer of [`mark_routers_answers`].
+#[derive(Clone, Copy)]
+struct RouterDefaults {
+    body_limit: DefaultBodyLimit,
+}
+
+impl<S> Layer<S> for RouterDefaults {
+    type Service = MarkNoRoute<<DefaultBodyLimit as Layer<S>>::Service>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MarkNoRoute {
+            inner: self.body_limit.layer(inner),
+        }
+    }
+}
+
+/// Marks the `404` of a request no route matched. axum sets `MatchedPath`
+/// on a request that matched a route before its handler runs; the others
+/// reach the router's fallback, whose `404` is the framework's when it
+/// brings no body of its own (axum's default fallback brings none).
+#[derive(Clone)]
+struct MarkNoRoute<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for MarkNoRoute<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = MarkNoRouteFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let routed = req.extensions().get::<MatchedPath>().is_some();
+        MarkNoRouteFuture {
+            inner: self.inner.call(req),
+            routed,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// What a [`MarkNoRoute`] returns.
+    struct MarkNoRouteFuture<F> {
+        #[pin]
+        inner: F,
+        routed: bool,
+    }
+}
+
+impl<F> Future for MarkNoRouteFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = match this.inner.poll(cx) {
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => return Poll::Pending,
+        };
+        let no_route = !*this.routed
+            && response.status() == StatusCode::NOT_FOUND
+            && http_body::Body::size_hint(response.body()).exact() == Some(0)
+            && response.extensions().get::<FrameworkError>().is_none();
+        Poll::Ready(Ok(if no_route {
+            error::mark(response, error::NO_ROUTE)
+        } else {
+            response
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_json_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        assert!(!wants_json(&headers));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html, */*"));
+        assert!(!wants_json(&headers));
+        headers.append(
+            header::ACCEPT,
+            HeaderValue::from_static("text/plain;q=0.5, Application/JSON; q=1"),
+        );
+        assert!(wants_json(&headers));
+    }
+}
