@@ -1,6 +1,6 @@
 //! The checks every generated route makes before its handler runs, as
 //! Next.js makes them (trailing slash, percent-encoding, `BODY_LIMIT`,
-//! `MAX_DURATION`), the automatic `OPTIONS` and `405` answers, and the
+//! `MAX_DURATION`), and the
 //! hand-off of the matched route to [`crate::Params`].
 
 use std::future::Future;
@@ -12,13 +12,13 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use http_body_util::Limited;
 
 use crate::error;
-use crate::params::{valid_path, InvalidPath};
+use crate::params::{path_problem, InvalidPath, PathProblem};
 use crate::redirect::{redirect, with_slash, without_slash};
 use crate::route_info::{MatchedRoute, RouteInfo};
 
@@ -127,29 +127,6 @@ impl<S, R: RouteSource> Check<S, R> {
     }
 }
 
-/// The `OPTIONS` answer of a route that exports none: 204 with `Allow`.
-pub fn auto_options<S>(info: &'static RouteInfo) -> impl Handler<((),), S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let allow = HeaderValue::from_static(info.allow());
-    move || async move { (StatusCode::NO_CONTENT, [(header::ALLOW, allow)]).into_response() }
-}
-
-/// 405 with `Allow`, for routes whose middleware must see it too (axum's
-/// own 405 would bypass them).
-pub fn method_not_allowed<S>(info: &'static RouteInfo) -> impl Handler<((),), S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let allow = HeaderValue::from_static(info.allow());
-    move || async move {
-        let mut answer = error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD);
-        answer.headers_mut().insert(header::ALLOW, allow);
-        answer
-    }
-}
-
 /// A handler behind a route's [`Check`].
 pub struct Checked<S, R, H> {
     check: Check<S, R>,
@@ -176,11 +153,17 @@ fn precheck(info: &RouteInfo, slash: TrailingSlash, req: &Request) -> Option<Res
         TrailingSlash::Add if !path.ends_with('/') => return Some(redirect(req, with_slash)),
         _ => {}
     }
-    if info.has_params() && !valid_path(path) {
-        return Some(error::text(
-            StatusCode::BAD_REQUEST,
-            InvalidPath.to_string(),
-        ));
+    if info.has_params() {
+        match path_problem(path) {
+            None => {}
+            Some(PathProblem::Malformed) => {
+                return Some(error::text(
+                    StatusCode::BAD_REQUEST,
+                    InvalidPath.to_string(),
+                ))
+            }
+            Some(PathProblem::DotSegment) => return Some(error::dot_segment()),
+        }
     }
     if let Some(limit) = info.config().body_limit {
         if content_length(req).is_some_and(|n| n > limit as u64) {

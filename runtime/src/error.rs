@@ -7,16 +7,44 @@
 //! answer, even an empty `404`, reaches the client as the handler made it.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use tower_layer::Layer;
+use tower_service::Service;
 
 /// The message of a `405`.
 pub(crate) const WRONG_METHOD: &str = "this route does not answer this method";
 
 /// The message of the `404` for a path no route matches.
-#[cfg(feature = "serve")]
-pub(crate) const NO_ROUTE: &str = "no route matches this path";
+const NO_ROUTE: &str = "no route matches this path";
+
+/// Marks the `404` of a path no route matches, besides its
+/// [`FrameworkError`]: the URL rules redirect such a path's trailing slash.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoRoute;
+
+/// Whether `response` is the `404` of a path no route matches.
+pub(crate) fn is_no_route(response: &Response) -> bool {
+    response.extensions().get::<NoRoute>().is_some()
+}
+
+/// The `404` of a path whose parameters would hold a `.` or `..` segment:
+/// no route serves it.
+pub(crate) fn dot_segment() -> Response {
+    mark_no_route(StatusCode::NOT_FOUND.into_response())
+}
+
+fn mark_no_route(response: Response) -> Response {
+    let mut response = marked(response, NO_ROUTE.into(), false);
+    response.extensions_mut().insert(NoRoute);
+    response
+}
 
 /// What marks a framework error answer: what went wrong, in words. Only
 /// `serve` reads it.
@@ -43,13 +71,6 @@ impl FrameworkError {
 /// plain axum server sends, as axum's own would be; `serve` adds the body.
 pub(crate) fn bare(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Response {
     marked(status.into_response(), message.into(), false)
-}
-
-/// Marks `response`, which has no body, as a framework error answer: for
-/// the answers axum makes.
-#[cfg(feature = "serve")]
-pub(crate) fn mark(response: Response, message: &'static str) -> Response {
-    marked(response, message.into(), false)
 }
 
 /// `status` with one line of text, `413 Payload Too Large: message`; `serve`
@@ -113,6 +134,88 @@ fn marked(mut response: Response, message: Cow<'static, str>, has_text: bool) ->
         .extensions_mut()
         .insert(FrameworkError { message, has_text });
     response
+}
+
+/// Marks the `404` of a request no route matched. axum sets `MatchedPath`
+/// on a request that matched a route before its handler runs; the others
+/// reach the router's fallback, whose `404` is the framework's when it
+/// brings no body of its own (axum's default fallback brings none).
+#[derive(Clone)]
+pub(crate) struct MarkNoRoute<S> {
+    inner: S,
+}
+
+impl<S> MarkNoRoute<S> {
+    pub(crate) fn new(inner: S) -> MarkNoRoute<S> {
+        MarkNoRoute { inner }
+    }
+}
+
+/// A layer of [`MarkNoRoute`], for [`crate::normalize`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MarkNoRouteLayer;
+
+impl<S> Layer<S> for MarkNoRouteLayer {
+    type Service = MarkNoRoute<S>;
+
+    fn layer(&self, inner: S) -> MarkNoRoute<S> {
+        MarkNoRoute::new(inner)
+    }
+}
+
+impl<S> Service<Request> for MarkNoRoute<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = MarkNoRouteFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let routed = req.extensions().get::<MatchedPath>().is_some();
+        MarkNoRouteFuture {
+            inner: self.inner.call(req),
+            routed,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// What a [`MarkNoRoute`] returns.
+    pub(crate) struct MarkNoRouteFuture<F> {
+        #[pin]
+        inner: F,
+        routed: bool,
+    }
+}
+
+impl<F> Future for MarkNoRouteFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = match this.inner.poll(cx) {
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => return Poll::Pending,
+        };
+        let no_route = !*this.routed
+            && response.status() == StatusCode::NOT_FOUND
+            && http_body::Body::size_hint(response.body()).exact() == Some(0)
+            && response.extensions().get::<FrameworkError>().is_none();
+        Poll::Ready(Ok(if no_route {
+            mark_no_route(response)
+        } else {
+            response
+        }))
+    }
 }
 
 #[cfg(test)]

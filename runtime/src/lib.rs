@@ -15,6 +15,7 @@
 pub mod cache;
 mod checks;
 mod error;
+mod methods;
 pub mod middleware;
 mod params;
 mod public;
@@ -28,6 +29,7 @@ pub use approute_macros::app;
 pub use params::{ParamValue, Params};
 pub use public::PublicFile;
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
+pub use url::{normalize, Normalize};
 #[cfg(feature = "serve")]
 pub use serve::serve;
 
@@ -39,10 +41,8 @@ pub use axum;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cache::cache_layer;
-    pub use crate::checks::{
-        auto_options, finish_route as route, method_not_allowed, Check, RouteSource, SharedRoute,
-        TrailingSlash,
-    };
+    pub use crate::checks::{finish_route as route, Check, RouteSource, SharedRoute, TrailingSlash};
+    pub use crate::methods::{auto_options, method_not_allowed};
     pub use crate::middleware::{with_layer, with_middleware};
     pub use crate::public::{public_file, public_routes, PublicRoute};
     pub use crate::redirect::{redirect_with_slash, redirect_without_slash};

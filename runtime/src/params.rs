@@ -237,9 +237,41 @@ pub(crate) fn decode_segment(segment: &str) -> Result<String, InvalidPath> {
     String::from_utf8(out).map_err(|_| InvalidPath)
 }
 
-/// Whether every segment of `path` decodes.
-pub(crate) fn valid_path(path: &str) -> bool {
-    !path.contains('%') || path.split('/').all(|s| decode_segment(s).is_ok())
+/// What keeps a path's parameters from a handler.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PathProblem {
+    /// A `%` escape that does not decode (400).
+    Malformed,
+    /// A segment that is, or decodes to something holding, `.` or `..`
+    /// between slashes or backslashes (404): `..`, `%2e%2e`, `a%2f..%2fb`,
+    /// `..\b`. A handler that joins parameters into a file path would be
+    /// walked out of its folder; `approute::serve` resolves the plain dot
+    /// segments before routing, so only a router served without it, or an
+    /// encoded slash, gets here.
+    DotSegment,
+}
+
+/// Whether every segment of `path` decodes to a value a handler may get.
+pub(crate) fn path_problem(path: &str) -> Option<PathProblem> {
+    // The common case costs one scan: no escape and no segment-initial dot.
+    let bytes = path.as_bytes();
+    let suspicious = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%' || (b == b'.' && (i == 0 || matches!(bytes[i - 1], b'/' | b'\\')))
+    });
+    if !suspicious {
+        return None;
+    }
+    for segment in path.split('/') {
+        let decoded = decode_segment(segment).map_err(|_| PathProblem::Malformed);
+        let decoded = match decoded {
+            Ok(decoded) => decoded,
+            Err(problem) => return Some(problem),
+        };
+        if decoded.split(['/', '\\']).any(|part| part == "." || part == "..") {
+            return Some(PathProblem::DotSegment);
+        }
+    }
+    None
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -361,7 +393,20 @@ mod tests {
         for bad in ["%zz", "%", "%4", "%E2%9C", "%FF", "a%2"] {
             assert_eq!(decode_segment(bad), Err(InvalidPath), "{bad}");
         }
-        assert!(valid_path("/a/%20/b"));
-        assert!(!valid_path("/a/%zz"));
+        assert_eq!(path_problem("/a/%20/b"), None);
+        assert_eq!(path_problem("/a/%zz"), Some(PathProblem::Malformed));
+    }
+
+    #[test]
+    fn no_parameter_holds_a_dot_segment() {
+        for ok in ["/a/b", "/a/.b", "/a/b..", "/a/...", "/a/%2e%2e%2e", "/a/%252e%252e", "/.well-known"] {
+            assert_eq!(path_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "/a/..", "/a/.", "/a/../b", "/a/%2e%2e", "/a/.%2E", "/a%2f..%2fb", "/a/..%2fb",
+            "/a/%2e%2e%2f", "/a%2f../b", "/a/..%5cb", "/a/..\\b", "/a\\..\\b",
+        ] {
+            assert_eq!(path_problem(bad), Some(PathProblem::DotSegment), "{bad}");
+        }
     }
 }

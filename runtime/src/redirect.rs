@@ -37,18 +37,22 @@ fn original_uri(req: &Request) -> &Uri {
 
 pub(crate) fn redirect(req: &Request, change: impl Fn(&str) -> String) -> Response {
     let uri = original_uri(req);
-    let mut path = change(uri.path());
-    // `//evil.example` would be a protocol-relative URL: an open redirect.
-    if path.starts_with("//") {
-        path = format!("/{}", path.trim_start_matches('/'));
-    }
-    if path.is_empty() {
-        path.push('/');
-    }
-    let location = match uri.query() {
+    let path = change(uri.path());
+    let location = match uri.query().filter(|q| !q.is_empty()) {
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
+    permanent(location)
+}
+
+/// A `308` to `location` (a path and query on this site). Browsers read
+/// `//host` and `/\host` as another site: a `Location` this starts with
+/// is made to start with one `/`, whoever built it.
+pub(crate) fn permanent(mut location: String) -> Response {
+    let own_site = location.len() - location.trim_start_matches(['/', '\\']).len();
+    if own_site != 1 || !location.starts_with('/') {
+        location = format!("/{}", location.trim_start_matches(['/', '\\']));
+    }
     match HeaderValue::try_from(location) {
         Ok(location) => (
             StatusCode::PERMANENT_REDIRECT,

@@ -14,6 +14,22 @@
 //! (`/api//hello?`) leaves no `?` behind.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::IntoMakeService;
+use axum::Router;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::error::{self, MarkNoRouteLayer};
+use crate::redirect;
 
 /// What the rules make of a request path.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,12 +73,7 @@ pub(crate) fn apply(path: &str, query: Option<&str>) -> UrlRule {
     if slashes {
         let collapsed = collapse_slashes(path);
         let resolved = resolve_dots(&collapsed);
-        let mut location = resolved.into_owned();
-        if let Some(q) = query.filter(|q| !q.is_empty()) {
-            location.push('?');
-            location.push_str(q);
-        }
-        return UrlRule::Redirect(location);
+        return UrlRule::Redirect(with_query(&resolved, query));
     }
     match resolve_dots(path) {
         Cow::Owned(resolved) if dots => UrlRule::Resolved(resolved),
@@ -148,6 +159,162 @@ fn resolve_dots(path: &str) -> Cow<'_, str> {
         out.push('/');
     }
     Cow::Owned(out)
+}
+
+
+/// A request's URI with its path replaced, the query kept.
+pub(crate) fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+/// Runs the URL rules on a request before it is routed: `Err` is the
+/// answer to give instead (a redirect). `Ok` holds where to send the
+/// request if no route matches it: its path ends in `/`, and Next.js
+/// redirects such a path, route or not, to the path without it.
+pub(crate) fn before_routing<B>(req: &mut Request<B>) -> Result<Option<String>, Response> {
+    let uri = req.uri();
+    match apply(uri.path(), uri.query()) {
+        UrlRule::AsIs => {}
+        UrlRule::Redirect(location) => return Err(redirect::permanent(location)),
+        UrlRule::Resolved(path) => {
+            let Some(resolved) = with_path(uri, &path) else {
+                return Err(error::bare(StatusCode::BAD_REQUEST, "Bad Request"));
+            };
+            // Redirects and the cache read the URL the client asked for:
+            // the resolved one from here on.
+            req.extensions_mut().insert(OriginalUri(resolved.clone()));
+            *req.uri_mut() = resolved;
+        }
+    }
+    let uri = req.uri();
+    let path = uri.path();
+    if path.len() > 1 && path.ends_with('/') {
+        let path = path.trim_end_matches('/');
+        let path = if path.is_empty() { "/" } else { path };
+        return Ok(Some(with_query(path, uri.query())));
+    }
+    Ok(None)
+}
+
+/// The answer after routing: a path with a trailing slash that no route
+/// matched is redirected to the path without it; any other answer stands.
+pub(crate) fn after_routing(unrouted: Option<String>, response: Response) -> Response {
+    match unrouted {
+        Some(location) if error::is_no_route(&response) => redirect::permanent(location),
+        _ => response,
+    }
+}
+
+fn with_query(path: &str, query: Option<&str>) -> String {
+    match query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    }
+}
+
+/// A [`Router`] behind approute's URL rules, for serving it with something
+/// other than [`crate::serve`], which applies them itself. Made by
+/// [`normalize`].
+#[derive(Clone, Debug)]
+pub struct Normalize {
+    router: Router,
+}
+
+/// The URL rules `approute::serve` applies, for a router served another
+/// way (README, "URL rules"): repeated slashes and backslashes answer 308
+/// to one slash, dot segments are resolved so that no handler sees a `..`
+/// taken from the path, and a trailing slash no route answers is
+/// redirected to the path without it.
+///
+/// ```no_run
+/// # async fn run(router: axum::Router) {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
+/// axum::serve(listener, approute::normalize(router).into_make_service())
+///     .await
+///     .unwrap();
+/// # }
+/// ```
+pub fn normalize(router: Router) -> Normalize {
+    Normalize {
+        router: router.layer(MarkNoRouteLayer),
+    }
+}
+
+impl Normalize {
+    /// What `axum::serve` takes: one service for every connection.
+    pub fn into_make_service(self) -> IntoMakeService<Normalize> {
+        axum::ServiceExt::<Request>::into_make_service(self)
+    }
+
+    /// The same, with the peer's address for `ConnectInfo`.
+    pub fn into_make_service_with_connect_info<C>(
+        self,
+    ) -> IntoMakeServiceWithConnectInfo<Normalize, C> {
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info(self)
+    }
+}
+
+impl<B> Service<Request<B>> for Normalize
+where
+    B: http_body::Body<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = NormalizeFuture<<Router as Service<Request<B>>>::Future>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        match before_routing(&mut req) {
+            Ok(unrouted) => NormalizeFuture::Routed {
+                inner: self.router.call(req),
+                unrouted,
+            },
+            Err(answer) => NormalizeFuture::Answered {
+                answer: Some(answer),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Normalize`]: the router's, or the rules' own answer.
+    #[project = NormalizeProj]
+    pub enum NormalizeFuture<F> {
+        Routed { #[pin] inner: F, unrouted: Option<String> },
+        Answered { answer: Option<Response> },
+    }
+}
+
+impl<F> Future for NormalizeFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            NormalizeProj::Routed { inner, unrouted } => match inner.poll(cx) {
+                Poll::Ready(Ok(response)) => {
+                    Poll::Ready(Ok(after_routing(unrouted.take(), response)))
+                }
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => Poll::Pending,
+            },
+            NormalizeProj::Answered { answer } => {
+                Poll::Ready(Ok(answer.take().expect("polled after completion")))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,22 +7,17 @@
 //! Nothing else is touched, so a handler's own error answer, an empty `404`
 //! too, reaches the client as the handler made it.
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use http_body_util::BodyExt;
 use tower_layer::Layer;
-use tower_service::Service;
 
 use super::logging::LOG_TARGET;
-use crate::error::{self, FrameworkError};
+use crate::error::{self, FrameworkError, MarkNoRoute};
 
 /// `router` with axum's own error answers marked, and `body_limit` as the
 /// default for its body extractors. One layer does both: each layer costs
@@ -130,73 +125,7 @@ impl<S> Layer<S> for RouterDefaults {
     type Service = MarkNoRoute<<DefaultBodyLimit as Layer<S>>::Service>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MarkNoRoute {
-            inner: self.body_limit.layer(inner),
-        }
-    }
-}
-
-/// Marks the `404` of a request no route matched. axum sets `MatchedPath`
-/// on a request that matched a route before its handler runs; the others
-/// reach the router's fallback, whose `404` is the framework's when it
-/// brings no body of its own (axum's default fallback brings none).
-#[derive(Clone)]
-struct MarkNoRoute<S> {
-    inner: S,
-}
-
-impl<S> Service<Request> for MarkNoRoute<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = MarkNoRouteFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let routed = req.extensions().get::<MatchedPath>().is_some();
-        MarkNoRouteFuture {
-            inner: self.inner.call(req),
-            routed,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// What a [`MarkNoRoute`] returns.
-    struct MarkNoRouteFuture<F> {
-        #[pin]
-        inner: F,
-        routed: bool,
-    }
-}
-
-impl<F> Future for MarkNoRouteFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = match this.inner.poll(cx) {
-            Poll::Ready(Ok(response)) => response,
-            Poll::Ready(Err(never)) => match never {},
-            Poll::Pending => return Poll::Pending,
-        };
-        let no_route = !*this.routed
-            && response.status() == StatusCode::NOT_FOUND
-            && http_body::Body::size_hint(response.body()).exact() == Some(0)
-            && response.extensions().get::<FrameworkError>().is_none();
-        Poll::Ready(Ok(if no_route {
-            error::mark(response, error::NO_ROUTE)
-        } else {
-            response
-        }))
+        MarkNoRoute::new(self.body_limit.layer(inner))
     }
 }
 

@@ -21,7 +21,7 @@ use tower_service::Service;
 
 use super::errors;
 use super::logging::{RouteLine, LOG_TARGET};
-use crate::error;
+use crate::{error, url};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -81,7 +81,11 @@ impl LimitedRouter {
         response
     }
 
-    async fn answer(&self, req: Request<Incoming>, json: bool) -> Response {
+    async fn answer(&self, mut req: Request<Incoming>, json: bool) -> Response {
+        let unrouted = match url::before_routing(&mut req) {
+            Ok(unrouted) => unrouted,
+            Err(answer) => return answer,
+        };
         let limit = self.body_cap;
         if content_length(req.headers()).is_some_and(|n| n > limit as u64) {
             return self.too_large(json);
@@ -110,6 +114,7 @@ impl LimitedRouter {
         };
         match outcome {
             Ok(Ok(response)) => {
+                let response = url::after_routing(unrouted, response);
                 let status = response.status();
                 if !(status.is_client_error() || status.is_server_error()) {
                     return response;
