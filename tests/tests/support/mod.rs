@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: one request in process, one
-//! over a real socket, and the answer reduced to what a comparison with
-//! Next.js looks at.
+//! over a real socket, reading a raw HTTP/1.1 response, and the answer
+//! reduced to what a comparison with Next.js looks at.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -38,11 +38,20 @@ impl Answer {
 
 /// Sends one request through `router` without a socket.
 pub async fn call(router: &Router, method: &str, target: &str) -> Answer {
-    let request = Request::builder()
-        .method(method)
-        .uri(target)
-        .body(Body::empty())
-        .unwrap();
+    send(router, method, target, &[]).await
+}
+
+/// [`call`] with request headers.
+pub async fn send(router: &Router, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut request = Request::builder().method(method).uri(target);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    oneshot(router, request.body(Body::empty()).unwrap()).await
+}
+
+/// Sends `request` through `router` without a socket.
+pub async fn oneshot(router: &Router, request: Request<Body>) -> Answer {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let headers = response
@@ -85,52 +94,60 @@ pub async fn raw(addr: SocketAddr, method: &str, target: &str) -> Answer {
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).await.unwrap();
-    parse_response(&bytes)
+    parse_response(&bytes, true, method == "HEAD").expect("a complete response")
 }
 
-pub fn parse_response(bytes: &[u8]) -> Answer {
-    let split = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete response head");
-    let head = String::from_utf8_lossy(&bytes[..split]);
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A complete response at the start of `buf`, if there is one yet; `eof`:
+/// the connection is closed, so a body without a length ends here.
+pub fn parse_response(buf: &[u8], eof: bool, head_request: bool) -> Option<Answer> {
+    let end = find(buf, b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..end]);
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let headers: BTreeMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let mut body = bytes[split + 4..].to_vec();
-    if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
-        body = dechunk(&body);
-    }
-    Answer {
+    let rest = &buf[end + 4..];
+    let body = if head_request || status == 204 || status == 304 {
+        Vec::new()
+    } else if let Some(len) = headers.get("content-length") {
+        let len: usize = len.parse().ok()?;
+        if rest.len() < len {
+            return None;
+        }
+        rest[..len].to_vec()
+    } else if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        dechunk(rest)?
+    } else if eof {
+        rest.to_vec()
+    } else {
+        return None;
+    };
+    Some(Answer {
         status,
         headers,
         body,
-    }
+    })
 }
 
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
+/// The body of a chunked message; `None` until its last chunk is in.
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16)
-            .unwrap_or(0);
+        let end = find(data, b"\r\n")?;
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..end]).ok()?.trim(), 16).ok()?;
         if size == 0 {
-            return out;
+            return Some(out);
         }
-        out.extend_from_slice(&data[end + 2..end + 2 + size]);
-        data = &data[end + 2 + size + 2..];
+        let chunk = data.get(end + 2..end + 2 + size)?;
+        out.extend_from_slice(chunk);
+        data = data.get(end + 2 + size + 2..)?;
     }
 }
 

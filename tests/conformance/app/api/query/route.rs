@@ -1,0 +1,12 @@
+//! Fixture route: answers as the Next.js reference app does.
+
+use approute::axum::response::Response;
+use approute::Params;
+
+pub async fn GET(params: Params) -> Response {
+    crate::echo("api/query", "GET", params)
+}
+
+pub async fn QUERY(params: Params) -> Response {
+    crate::echo("api/query", "QUERY", params)
+}
