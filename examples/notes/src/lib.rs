@@ -73,8 +73,8 @@ impl AppState {
 
     /// Connects to `config.database_url` and runs the migrations.
     pub async fn with_config(config: Config) -> Result<AppState, sqlx::Error> {
-        let passwords = passwords::Passwords::new(&config)
-            .map_err(|e| sqlx::Error::Configuration(format!("argon2: {e}").into()))?;
+        let passwords =
+            passwords::Passwords::new(&config).map_err(|e| sqlx::Error::Configuration(e.into()))?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let (events, _) = broadcast::channel(1024);

@@ -1,15 +1,21 @@
 //! Password hashing with argon2id, a few at a time. Each hash takes
 //! `ARGON2_MEMORY_KIB` (19 MiB by default) for tens of milliseconds of CPU,
 //! on purpose; unbounded, 64 sign-ins at once took the process past 1 GiB.
-//! So at most `ARGON2_CONCURRENCY` run at once (the cores), a short queue
-//! waits for a turn, and the rest are told to come back: `503` with
-//! `Retry-After`.
+//! So `ARGON2_CONCURRENCY` threads of their own do the hashing (one per
+//! core by default), a short queue waits for them, and the rest are told to
+//! come back: `503` with `Retry-After`.
+//!
+//! Threads of their own rather than tokio's blocking pool, each reusing
+//! one memory block ([`reused_memory`]): the memory hashing takes is then
+//! the threads times the cost, however many pool threads there are.
 
-use std::sync::Arc;
+mod reused_memory;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use argon2::Params;
+use tokio::sync::{oneshot, OnceCell, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -18,33 +24,46 @@ use crate::util::random_token;
 /// When a client turned away by a full queue should try again, in seconds.
 const RETRY_AFTER_SECS: u64 = 1;
 
-/// The app's argon2 settings and the turns for using them.
+/// A hashing job for the workers.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The app's argon2 settings and the threads that use them.
 pub struct Passwords {
-    argon2: Argon2<'static>,
+    params: Params,
     /// One permit per hash running or waiting to run.
     admitted: Arc<Semaphore>,
-    /// One permit per hash running.
-    running: Arc<Semaphore>,
+    /// To the worker threads; they end when this is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
     /// A hash of a random password with this app's cost, checked when the
     /// email has no account so that the answer takes as long.
     dummy: OnceCell<String>,
 }
 
-/// Both permits, held by the hashing job itself: a client that hangs up
-/// does not stop the thread, so its turn ends when the work does.
-struct Turn {
-    _admitted: OwnedSemaphorePermit,
-    _running: OwnedSemaphorePermit,
-}
-
 impl Passwords {
-    pub fn new(config: &Config) -> Result<Passwords, argon2::Error> {
-        let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, 1, None)?;
-        let running = config.argon2_concurrency.max(1);
+    pub fn new(config: &Config) -> std::io::Result<Passwords> {
+        let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, 1, None)
+            .map_err(|e| std::io::Error::other(format!("argon2: {e}")))?;
+        let workers = config.argon2_concurrency.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..workers {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking a job, not while
+                    // running it.
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(mpsc::RecvError) => return,
+                    }
+                })?;
+        }
         Ok(Passwords {
-            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-            admitted: Arc::new(Semaphore::new(running + config.argon2_queue)),
-            running: Arc::new(Semaphore::new(running)),
+            params,
+            admitted: Arc::new(Semaphore::new(workers + config.argon2_queue)),
+            jobs: Mutex::new(jobs),
             dummy: OnceCell::new(),
         })
     }
@@ -52,12 +71,9 @@ impl Passwords {
     /// The PHC string (`$argon2id$v=19$m=...`) for `password`, with a fresh
     /// random salt.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        let argon2 = self.argon2.clone();
-        self.on_blocking_pool(move || {
-            argon2
-                .hash_password(password.as_bytes())
-                .map(|hash| hash.to_string())
-                .map_err(ApiError::internal)
+        let params = self.params.clone();
+        self.on_worker(move || {
+            reused_memory::hash(&params, password.as_bytes()).map_err(ApiError::internal)
         })
         .await?
     }
@@ -75,43 +91,40 @@ impl Passwords {
                 .await?
                 .clone(),
         };
-        let argon2 = self.argon2.clone();
-        self.on_blocking_pool(move || {
-            argon2
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok()
-        })
-        .await
+        self.on_worker(move || reused_memory::verify(&hash, password.as_bytes()))
+            .await
     }
 
-    /// Runs `work` on the blocking pool once a turn is free; `503` at once
-    /// when the queue is full too.
-    async fn on_blocking_pool<T: Send + 'static>(
+    /// Runs `work` on a hashing thread once one is free; `503` at once
+    /// when the queue is full.
+    async fn on_worker<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
+        let Ok(turn) = self.admitted.clone().try_acquire_owned() else {
             return Err(ApiError::busy(
                 "too many sign-ins at once; try again shortly",
                 RETRY_AFTER_SECS,
             ));
         };
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The job holds the turn: a client that hangs up does not stop
+            // the work, so the turn ends when the work does, just before
+            // the answer goes back (so the asker's next job finds it free).
+            let answer = work();
+            drop::<OwnedSemaphorePermit>(turn);
+            let _ = done.send(answer);
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job);
+        sent.map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
+        result
             .await
-            .map_err(ApiError::internal)?;
-        let turn = Turn {
-            _admitted: admitted,
-            _running: running,
-        };
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            work()
-        })
-        .await
-        .map_err(ApiError::internal)
+            .map_err(|_| ApiError::internal("a hashing job ended without an answer"))
     }
 }
 
