@@ -11,6 +11,7 @@
 
 mod reused_memory;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -33,7 +34,7 @@ pub struct Passwords {
     /// One permit per hash running or waiting to run.
     admitted: Arc<Semaphore>,
     /// To the worker threads; they end when this is dropped.
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     /// A hash of a random password with this app's cost, checked when the
     /// email has no account so that the answer takes as long.
     dummy: OnceCell<String>,
@@ -55,7 +56,9 @@ impl Passwords {
                     // running it.
                     let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     match job {
-                        Ok(job) => job(),
+                        // A panicking job must not take its thread along:
+                        // its asker gets a 500, the next job a thread.
+                        Ok(job) => drop(std::panic::catch_unwind(AssertUnwindSafe(job))),
                         Err(mpsc::RecvError) => return,
                     }
                 })?;
@@ -63,7 +66,7 @@ impl Passwords {
         Ok(Passwords {
             params,
             admitted: Arc::new(Semaphore::new(workers + config.argon2_queue)),
-            jobs: Mutex::new(jobs),
+            jobs,
             dummy: OnceCell::new(),
         })
     }
@@ -116,11 +119,7 @@ impl Passwords {
             drop::<OwnedSemaphorePermit>(turn);
             let _ = done.send(answer);
         });
-        let sent = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(job);
+        let sent = self.jobs.send(job);
         sent.map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
         result
             .await

@@ -149,7 +149,8 @@ fn first_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Walking `X-Forwarded-For` from the right (the hop nearest us), the first
-/// address that is not one of our proxies.
+/// address that is not one of our proxies; `None` if any hop is not an
+/// address.
 fn client_behind(proxies: &TrustedProxies, headers: &HeaderMap) -> Option<IpAddr> {
     let hops: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
@@ -163,7 +164,12 @@ fn client_behind(proxies: &TrustedProxies, headers: &HeaderMap) -> Option<IpAddr
                 .map(|ip| ip.to_canonical())
         })
         .collect::<Option<_>>()?;
-    hops.into_iter().rev().find(|ip| !proxies.trusts(*ip))
+    let first = hops.first().copied();
+    // Every hop one of ours: the request started at the first.
+    hops.into_iter()
+        .rev()
+        .find(|ip| !proxies.trusts(*ip))
+        .or(first)
 }
 
 #[cfg(test)]
