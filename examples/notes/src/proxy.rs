@@ -9,7 +9,6 @@ use std::net::{IpAddr, SocketAddr};
 use approute::axum::extract::{ConnectInfo, FromRequestParts};
 use approute::axum::http::{header, request::Parts, Extensions, HeaderMap};
 
-use crate::config::Config;
 use crate::AppState;
 
 /// One address (`10.0.0.7`, `::1`) or a network (`10.0.0.0/8`, `fd00::/8`).
@@ -104,17 +103,18 @@ pub struct Arrival {
 }
 
 impl Arrival {
-    pub fn of(config: &Config, headers: &HeaderMap, extensions: &Extensions) -> Arrival {
+    /// `proxies` is the configuration's `trusted_proxies`.
+    pub fn of(proxies: &TrustedProxies, headers: &HeaderMap, extensions: &Extensions) -> Arrival {
         let peer = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-        let via_proxy = peer.is_some_and(|ip| config.trusted_proxies.trusts(ip));
+        let via_proxy = peer.is_some_and(|ip| proxies.trusts(ip));
         let forwarded = |name: &str| via_proxy.then(|| first_value(headers, name)).flatten();
         let https = forwarded("x-forwarded-proto").is_some_and(|proto| proto == "https");
         let host = forwarded("x-forwarded-host")
             .or_else(|| headers.get(header::HOST)?.to_str().ok().map(str::to_string));
         let client = if via_proxy {
-            client_behind(&config.trusted_proxies, headers).or(peer)
+            client_behind(proxies, headers).or(peer)
         } else {
             peer
         };
@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Arrival {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(Arrival::of(
-            &state.config,
+            &state.config.trusted_proxies,
             &parts.headers,
             &parts.extensions,
         ))

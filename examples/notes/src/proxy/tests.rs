@@ -12,11 +12,8 @@ fn request(peer: Option<&str>, headers: &[(&'static str, &str)]) -> (HeaderMap, 
     (map, extensions)
 }
 
-fn config(trusted: &str) -> Config {
-    Config {
-        trusted_proxies: TrustedProxies::parse(trusted).unwrap(),
-        ..Config::default()
-    }
+fn trusting(list: &str) -> TrustedProxies {
+    TrustedProxies::parse(list).unwrap()
 }
 
 const FORWARDED: &[(&str, &str)] = &[
@@ -53,7 +50,7 @@ fn networks_parse_and_match() {
 #[test]
 fn forwarded_headers_from_a_stranger_are_ignored() {
     let (headers, extensions) = request(Some("198.51.100.7:5000"), FORWARDED);
-    let arrival = Arrival::of(&config("10.0.0.0/8"), &headers, &extensions);
+    let arrival = Arrival::of(&trusting("10.0.0.0/8"), &headers, &extensions);
     assert_eq!(
         arrival,
         Arrival {
@@ -67,7 +64,7 @@ fn forwarded_headers_from_a_stranger_are_ignored() {
 #[test]
 fn nothing_is_believed_without_a_peer_address() {
     let (headers, extensions) = request(None, FORWARDED);
-    let arrival = Arrival::of(&config("0.0.0.0/0, ::/0"), &headers, &extensions);
+    let arrival = Arrival::of(&trusting("0.0.0.0/0, ::/0"), &headers, &extensions);
     assert!(!arrival.https);
     assert_eq!(arrival.host.as_deref(), Some("10.0.0.2:3000"));
     assert_eq!(arrival.client, None);
@@ -76,7 +73,7 @@ fn nothing_is_believed_without_a_peer_address() {
 #[test]
 fn a_trusted_proxy_is_believed() {
     let (headers, extensions) = request(Some("10.0.0.5:41000"), FORWARDED);
-    let arrival = Arrival::of(&config("10.0.0.0/8"), &headers, &extensions);
+    let arrival = Arrival::of(&trusting("10.0.0.0/8"), &headers, &extensions);
     assert_eq!(
         arrival,
         Arrival {

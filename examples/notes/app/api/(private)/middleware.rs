@@ -20,7 +20,11 @@ use crate::proxy::Arrival;
 use crate::AppState;
 
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let arrival = Arrival::of(&state.config, req.headers(), req.extensions());
+    let arrival = Arrival::of(
+        &state.config.trusted_proxies,
+        req.headers(),
+        req.extensions(),
+    );
     if let Err(refused) =
         auth::refuse_cross_site(&state.config, &arrival, req.method(), req.headers())
     {
