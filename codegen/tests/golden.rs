@@ -13,11 +13,14 @@
 
 use std::path::{Path, PathBuf};
 
-use approute_codegen::{Options, TrailingSlash};
+use approute_codegen::{Options, StateType, TrailingSlash};
+
+/// Sets a case's options beyond [`Options::new`]'s defaults.
+type Configure = fn(&mut Options);
 
 /// Every case with the options it is generated with; a case folder missing
 /// here fails [`every_fixture_folder_is_a_case`].
-const CASES: &[(&str, fn(&mut Options))] = &[
+const CASES: &[(&str, Configure)] = &[
     ("static", |_| {}),
     ("dynamic-beside-catch-all", |_| {}),
     ("groups", |_| {}),
@@ -26,14 +29,10 @@ const CASES: &[(&str, fn(&mut Options))] = &[
     ("public", |_| {}),
     ("config", |_| {}),
     ("state-and-trailing-slash", |o| {
-        o.emit.state = Some(state_type("crate::AppState"));
+        o.emit.state = Some(StateType::parse("crate::AppState").unwrap());
         o.emit.trailing_slash = TrailingSlash::Add;
     }),
 ];
-
-fn state_type(source: &str) -> String {
-    source.to_string()
-}
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
