@@ -19,21 +19,24 @@ pub struct Constant {
     /// The field of the runtime's `RouteConfig` it is emitted as.
     pub field: &'static str,
     rule: Rule,
-    /// The fix for a value the rule refuses.
-    fix: fn() -> String,
     /// Its value in a read config, for the emitter.
     pub value: fn(&RouteConfig) -> Value<'_>,
 }
 
-/// The literal a constant must be, and where it goes.
+/// The literal a constant must be, and where it goes: `set` stores it, or
+/// says why it refuses it, and `fix` is the help for a refused value.
 enum Rule {
     /// An integer literal of the Rust type `rust`.
     Int {
         rust: &'static str,
         set: fn(&mut RouteConfig, u64) -> Result<(), String>,
+        fix: fn() -> String,
     },
     Bool(fn(&mut RouteConfig, bool)),
-    StrList(fn(&mut RouteConfig, Vec<String>) -> Result<(), String>),
+    StrList {
+        set: fn(&mut RouteConfig, Vec<String>) -> Result<(), String>,
+        fix: fn() -> String,
+    },
 }
 
 /// A constant's value as the emitter writes it.
@@ -59,35 +62,36 @@ pub const CONSTANTS: [Constant; 5] = [
                     Ok(())
                 }
             },
-        },
-        fix: || {
-            format!(
-                "use a number of seconds from 1 to {MAX_REVALIDATE}, or remove it to never cache"
-            )
+            fix: || {
+                format!(
+                    "use a number of seconds from 1 to {MAX_REVALIDATE}, or remove it to never cache"
+                )
+            },
         },
         value: |config| Value::Number(config.revalidate),
     },
     Constant {
         name: "CACHE_TAGS",
         field: "cache_tags",
-        rule: Rule::StrList(|config, tags| {
-            if tags
-                .iter()
-                .any(|t| t.is_empty() || t.contains(char::is_whitespace))
-            {
-                return Err("has an empty tag or one with spaces".into());
-            }
-            config.cache_tags = tags;
-            Ok(())
-        }),
-        fix: || "use short names without spaces, e.g. `&[\"notes\"]`".into(),
+        rule: Rule::StrList {
+            set: |config, tags| {
+                if tags
+                    .iter()
+                    .any(|t| t.is_empty() || t.contains(char::is_whitespace))
+                {
+                    return Err("has an empty tag or one with spaces".into());
+                }
+                config.cache_tags = tags;
+                Ok(())
+            },
+            fix: || "use short names without spaces, e.g. `&[\"notes\"]`".into(),
+        },
         value: |config| Value::Strs(&config.cache_tags),
     },
     Constant {
         name: "CACHE_CREDENTIALED",
         field: "cache_credentialed",
         rule: Rule::Bool(|config, b| config.cache_credentialed = b),
-        fix: || "fix the value".into(),
         value: |config| Value::Bool(config.cache_credentialed),
     },
     Constant {
@@ -102,8 +106,8 @@ pub const CONSTANTS: [Constant; 5] = [
                     Ok(())
                 }
             },
+            fix: || "use the largest body in bytes, e.g. `1_048_576`".into(),
         },
-        fix: || "use the largest body in bytes, e.g. `1_048_576`".into(),
         value: |config| Value::Number(config.body_limit),
     },
     Constant {
@@ -119,8 +123,8 @@ pub const CONSTANTS: [Constant; 5] = [
                     Ok(())
                 }
             },
+            fix: || format!("use a number of seconds from 1 to {MAX_MAX_DURATION}"),
         },
-        fix: || format!("use a number of seconds from 1 to {MAX_MAX_DURATION}"),
         value: |config| Value::Number(config.max_duration),
     },
 ];
@@ -131,7 +135,7 @@ impl Rule {
         match self {
             Rule::Int { rust, .. } => rust,
             Rule::Bool(_) => "bool",
-            Rule::StrList(_) => "&[&str]",
+            Rule::StrList { .. } => "&[&str]",
         }
     }
 
@@ -139,7 +143,7 @@ impl Rule {
         match self {
             Rule::Int { rust, .. } => format!("pub const {name}: {rust} = 60;"),
             Rule::Bool(_) => format!("pub const {name}: bool = true;"),
-            Rule::StrList(_) => format!("pub const {name}: &[&str] = &[\"notes\"];"),
+            Rule::StrList { .. } => format!("pub const {name}: &[&str] = &[\"notes\"];"),
         }
     }
 }
@@ -176,26 +180,22 @@ pub fn read_config(path: &str, source: &str, file: &syn::File) -> (RouteConfig, 
             );
             continue;
         }
-        match read_into(&mut config, c, &constant.rule) {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => problems.push(
-                Diagnostic::new(
-                    format!("approute: `{name}` in `{path}` {why}"),
-                    (constant.fix)(),
-                )
-                .at(here),
+        let unread = match read_into(&mut config, c, &constant.rule) {
+            Ok(()) => continue,
+            Err(unread) => unread,
+        };
+        let (why, fix) = match unread {
+            Unread::NotALiteral(why) => (
+                why,
+                format!(
+                    "config constants are read at compile time, so write the type and a literal: `{}`",
+                    constant.rule.example(&name)
+                ),
             ),
-            Err(why) => problems.push(
-                Diagnostic::new(
-                    format!("approute: `{name}` in `{path}` {why}"),
-                    format!(
-                        "config constants are read at compile time, so write the type and a literal: `{}`",
-                        constant.rule.example(&name)
-                    ),
-                )
-                .at(here),
-            ),
-        }
+            Unread::Refused { why, fix } => (why, fix),
+        };
+        problems
+            .push(Diagnostic::new(format!("approute: `{name}` in `{path}` {why}"), fix).at(here));
     }
     (config, problems)
 }
@@ -211,43 +211,53 @@ fn is_pub(vis: &Visibility) -> bool {
     !matches!(vis, Visibility::Inherited)
 }
 
-/// Reads the constant's literal into `config`: `Err` when it is not a
-/// literal of the right type, `Ok(Err)` when the rule refuses its value.
-fn read_into(
-    config: &mut RouteConfig,
-    c: &ItemConst,
-    rule: &Rule,
-) -> Result<Result<(), String>, String> {
+/// Why a constant's value was not stored.
+enum Unread {
+    /// It is not a literal of the constant's type.
+    NotALiteral(String),
+    /// Its rule refuses the value.
+    Refused { why: String, fix: String },
+}
+
+impl From<String> for Unread {
+    fn from(why: String) -> Unread {
+        Unread::NotALiteral(why)
+    }
+}
+
+/// Reads the constant's literal into `config`.
+fn read_into(config: &mut RouteConfig, c: &ItemConst, rule: &Rule) -> Result<(), Unread> {
     let ty_ok = match rule {
         Rule::Int { .. } | Rule::Bool(_) => {
             matches!(&*c.ty, Type::Path(p) if p.path.is_ident(rule.rust()))
         }
-        Rule::StrList(_) => is_str_slice_ref(&c.ty),
+        Rule::StrList { .. } => is_str_slice_ref(&c.ty),
     };
     if !ty_ok {
         let written = quote::ToTokens::to_token_stream(&*c.ty).to_string();
-        return Err(format!(
+        return Err(Unread::NotALiteral(format!(
             "has type `{written}`, but must be `{}`",
             rule.rust()
-        ));
+        )));
     }
-    let not_literal = || "is not a literal".to_string();
+    let not_literal = || Unread::NotALiteral("is not a literal".to_string());
+    let refused = |fix: fn() -> String| move |why| Unread::Refused { why, fix: fix() };
     match rule {
-        Rule::Int { set, .. } => match literal(&c.expr)? {
-            Lit::Int(i) => Ok(set(
-                config,
-                i.base10_parse::<u64>().map_err(|e| e.to_string())?,
-            )),
+        Rule::Int { set, fix, .. } => match literal(&c.expr)? {
+            Lit::Int(i) => {
+                let n = i.base10_parse::<u64>().map_err(|e| e.to_string())?;
+                set(config, n).map_err(refused(*fix))
+            }
             _ => Err(not_literal()),
         },
         Rule::Bool(set) => match literal(&c.expr)? {
             Lit::Bool(b) => {
                 set(config, b.value);
-                Ok(Ok(()))
+                Ok(())
             }
             _ => Err(not_literal()),
         },
-        Rule::StrList(set) => {
+        Rule::StrList { set, fix } => {
             let Expr::Reference(r) = &*c.expr else {
                 return Err(not_literal());
             };
@@ -259,10 +269,10 @@ fn read_into(
                 .iter()
                 .map(|e| match literal(e)? {
                     Lit::Str(s) => Ok(s.value()),
-                    _ => Err(not_literal()),
+                    _ => Err("is not a literal".to_string()),
                 })
                 .collect::<Result<_, _>>()?;
-            Ok(set(config, tags))
+            set(config, tags).map_err(refused(*fix))
         }
     }
 }
