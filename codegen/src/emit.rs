@@ -20,7 +20,7 @@ use crate::model::{
     Method, PublicFile, Route, RouteConfig, RouteFile, RouteTree, TrailingSlash, UrlSegment,
 };
 use crate::parse::ANY_METHOD_HANDLER;
-use crate::patterns::{public_url, registrations, Registration, Target};
+use crate::patterns::{public_url, registrations, Registrations, RouteRef, Target};
 use crate::public::http_date;
 
 /// What the user passed to `approute::app!`, as far as emitting cares.
@@ -124,8 +124,8 @@ struct Emitter<'a> {
     /// Each route's `RouteInfo` constant, `ROUTE_API_USERS_ID`.
     infos: Vec<String>,
     middleware_modules: Vec<String>,
-    registrations: Vec<Registration>,
-    /// Each route's patterns, as indices into `registrations`.
+    registrations: Registrations,
+    /// Each route's patterns, as indices into `registrations.routes`.
     route_patterns: Vec<Vec<usize>>,
     /// Whether each route has fill-in patterns, so that each request must
     /// tell `Params` which route it reached.
@@ -148,14 +148,10 @@ impl<'a> Emitter<'a> {
         // emitting quadratic in the number of routes.
         let mut route_patterns = vec![Vec::new(); routes.len()];
         let mut fill_in = vec![false; routes.len()];
-        for (i, r) in registrations.iter().enumerate() {
-            if let Target::Route {
-                index,
-                fill_in: filling,
-            } = r.target
-            {
-                route_patterns[index].push(i);
-                fill_in[index] |= filling;
+        for (i, r) in registrations.routes.iter().enumerate() {
+            if let Target::Serve(route) = r.target {
+                route_patterns[route.index].push(i);
+                fill_in[route.index] |= route.fill_in;
             }
         }
         Emitter {
@@ -354,7 +350,7 @@ impl<'a> Emitter<'a> {
         // `MethodRouter`s (and the unwind paths dropping them) made release
         // builds of large apps take tens of minutes in LLVM.
         for (module, patterns) in self.route_modules.iter().zip(&self.route_patterns) {
-            let pattern = |i: &usize| lit(&self.registrations[*i].pattern);
+            let pattern = |i: &usize| lit(&self.registrations.routes[*i].pattern);
             match patterns.split_last() {
                 // A route whose only URL is a public file's is never
                 // reached (Next.js serves the file); its function is still
@@ -377,11 +373,11 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
-        for r in self.registrations.iter().filter(|r| !r.public) {
+        for r in &self.registrations.routes {
             let redirect = match r.target {
+                Target::Serve(RouteRef { .. }) => continue, // registered above
                 Target::RedirectStrip => "redirect_without_slash",
                 Target::RedirectAdd => "redirect_with_slash",
-                Target::Route { .. } | Target::Public(_) => continue,
             };
             let _ = writeln!(
                 out,
@@ -397,12 +393,11 @@ impl<'a> Emitter<'a> {
     fn emit_public_routes(&self, out: &mut String) {
         let state = self.state;
         let _ = writeln!(out, "rt::public_routes(rt::Router::<{state}>::new(), &[");
-        for r in self.registrations.iter().filter(|r| r.public) {
+        for r in &self.registrations.public {
             let target = match r.target {
-                Target::Public(i) => format!("File({i})"),
+                Target::Serve(i) => format!("File({i})"),
                 Target::RedirectStrip => "RedirectStrip".to_string(),
                 Target::RedirectAdd => "RedirectAdd".to_string(),
-                Target::Route { .. } => continue, // never registered for a public file
             };
             let _ = writeln!(out, "({}, rt::PublicRoute::{target}),", lit(&r.pattern));
         }

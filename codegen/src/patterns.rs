@@ -16,33 +16,42 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{PublicFile, Route, TrailingSlash, UrlSegment, WELL_KNOWN};
 
-/// What a registered pattern leads to.
+/// What a registered pattern leads to; `T` names what it serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// The route at this index in the routes list.
-    Route {
-        index: usize,
-        /// The pattern is a catch-all's fill-in under a dynamic sibling's
-        /// `{param}`: its parameters are not the route's own, so `Params`
-        /// must be told which route matched.
-        fill_in: bool,
-    },
-    /// The public file at this index in the public files list.
-    Public(usize),
+pub enum Target<T> {
+    Serve(T),
     /// 308 to the same path without its trailing slash.
     RedirectStrip,
     /// 308 to the same path with a trailing slash.
     RedirectAdd,
 }
 
+/// The route a pattern serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteRef {
+    /// Its index in the routes list.
+    pub index: usize,
+    /// The pattern is a catch-all's fill-in under a dynamic sibling's
+    /// `{param}`: its parameters are not the route's own, so `Params` must
+    /// be told which route matched.
+    pub fill_in: bool,
+}
+
 /// One matchit pattern and what it leads to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Registration {
+pub struct Registration<T> {
     /// The matchit (and axum) pattern: `/api/users/{id}`.
     pub pattern: String,
-    pub target: Target,
-    /// Registered for a public file (to serve it, or its slash redirect).
-    pub public: bool,
+    pub target: Target<T>,
+}
+
+/// Every pattern to register, no pattern twice.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registrations {
+    /// The public files' patterns, which win every clash; `Serve` holds
+    /// the file's index in the public files list.
+    pub public: Vec<Registration<usize>>,
+    pub routes: Vec<Registration<RouteRef>>,
 }
 
 /// The catch-all route at a trie node.
@@ -210,36 +219,25 @@ pub fn registrations(
     routes: &[Route],
     public: &[PublicFile],
     slash: TrailingSlash,
-) -> Vec<Registration> {
+) -> Registrations {
     let mut serving = Vec::new();
     route_patterns(&build_trie(routes), "", &mut serving);
 
-    let mut out: Vec<Registration> = Vec::new();
+    let mut out = Registrations::default();
     let mut taken = BTreeSet::new();
-    let mut push_from = |out: &mut Vec<Registration>, pattern: String, target, public| {
-        if taken.insert(pattern.clone()) {
-            out.push(Registration {
-                pattern,
-                target,
-                public,
-            });
-        }
-    };
     for (i, file) in public.iter().enumerate() {
         let pattern = public_pattern(file);
         let with_slash = format!("{pattern}/");
-        let target = Target::Public(i);
+        let target = Target::Serve(i);
         let (served, other) = match public_slash(file, slash) {
             PublicSlash::Strip => (pattern, (with_slash, Target::RedirectStrip)),
             PublicSlash::Add => (with_slash, (pattern, Target::RedirectAdd)),
             PublicSlash::Both => (pattern, (with_slash, target)),
         };
-        push_from(&mut out, served, target, true);
-        push_from(&mut out, other.0, other.1, true);
+        register(&mut taken, &mut out.public, served, target);
+        register(&mut taken, &mut out.public, other.0, other.1);
     }
-    let mut push = |out: &mut Vec<Registration>, pattern: String, target| {
-        push_from(out, pattern, target, false)
-    };
+    let mut push = |pattern: String, target| register(&mut taken, &mut out.routes, pattern, target);
     let mut variants = Vec::new();
     for Served {
         pattern,
@@ -247,28 +245,28 @@ pub fn registrations(
         fill_in,
     } in serving
     {
-        let target = Target::Route {
+        let target = Target::Serve(RouteRef {
             index: route,
             fill_in,
-        };
+        });
         // The route's own check handles slashes on catch-all requests.
         if pattern.contains("{*") || pattern == "/" {
-            push(&mut out, pattern, target);
+            push(pattern, target);
             continue;
         }
         let with_slash = format!("{pattern}/");
         match slash {
             TrailingSlash::Redirect => {
                 variants.push((with_slash, Target::RedirectStrip));
-                push(&mut out, pattern, target);
+                push(pattern, target);
             }
             TrailingSlash::Add => {
                 variants.push((pattern, Target::RedirectAdd));
-                push(&mut out, with_slash, target);
+                push(with_slash, target);
             }
             TrailingSlash::Both => {
-                push(&mut out, pattern, target);
-                push(&mut out, with_slash, target);
+                push(pattern, target);
+                push(with_slash, target);
             }
         }
     }
@@ -285,9 +283,21 @@ pub fn registrations(
         }
     }
     for (pattern, target) in variants {
-        push(&mut out, pattern, target);
+        push(pattern, target);
     }
     out
+}
+
+/// Adds `pattern` unless an earlier registration has it.
+fn register<T>(
+    taken: &mut BTreeSet<String>,
+    out: &mut Vec<Registration<T>>,
+    pattern: String,
+    target: Target<T>,
+) {
+    if taken.insert(pattern.clone()) {
+        out.push(Registration { pattern, target });
+    }
 }
 
 /// How a public file's URL treats a trailing slash.
@@ -340,7 +350,23 @@ mod tests {
     struct Matcher {
         routes: Vec<Route>,
         public: Vec<PublicFile>,
-        router: matchit::Router<Target>,
+        router: matchit::Router<Hit>,
+    }
+
+    /// What a path reaches.
+    #[derive(Clone, Copy)]
+    enum Hit {
+        Public(usize),
+        Route(usize),
+        Redirect(&'static str),
+    }
+
+    fn hit<T>(target: Target<T>, serve: impl Fn(T) -> Hit) -> Hit {
+        match target {
+            Target::Serve(t) => serve(t),
+            Target::RedirectStrip => Hit::Redirect("308 strip"),
+            Target::RedirectAdd => Hit::Redirect("308 add"),
+        }
     }
 
     /// A public file at `path` below `public/`, for pattern tests.
@@ -365,10 +391,19 @@ mod tests {
             let routes = build_routes(paths);
             let public: Vec<PublicFile> = public.iter().map(|p| public_file(p)).collect();
             let mut router = matchit::Router::new();
-            for r in registrations(&routes, &public, slash) {
+            let regs = registrations(&routes, &public, slash);
+            let public_hits = regs
+                .public
+                .iter()
+                .map(|r| (&r.pattern, hit(r.target, Hit::Public)));
+            let route_hits = regs
+                .routes
+                .iter()
+                .map(|r| (&r.pattern, hit(r.target, |route| Hit::Route(route.index))));
+            for (pattern, hit) in public_hits.chain(route_hits) {
                 router
-                    .insert(r.pattern.clone(), r.target)
-                    .unwrap_or_else(|e| panic!("matchit refused {}: {e}", r.pattern));
+                    .insert(pattern.clone(), hit)
+                    .unwrap_or_else(|e| panic!("matchit refused {pattern}: {e}"));
             }
             Matcher {
                 routes,
@@ -379,10 +414,9 @@ mod tests {
 
         fn at(&self, path: &str) -> String {
             match self.router.at(path).map(|m| *m.value) {
-                Ok(Target::Public(i)) => self.public[i].display_path.clone(),
-                Ok(Target::Route { index, .. }) => self.routes[index].route_id(),
-                Ok(Target::RedirectStrip) => "308 strip".into(),
-                Ok(Target::RedirectAdd) => "308 add".into(),
+                Ok(Hit::Public(i)) => self.public[i].display_path.clone(),
+                Ok(Hit::Route(i)) => self.routes[i].route_id(),
+                Ok(Hit::Redirect(what)) => what.into(),
                 Err(_) => "404".into(),
             }
         }
@@ -399,9 +433,10 @@ mod tests {
             "x/[...rest]",
         ]);
         let got: Vec<_> = registrations(&routes, &[], TrailingSlash::Redirect)
+            .routes
             .into_iter()
             .map(|r| match r.target {
-                Target::Route { index, fill_in } => {
+                Target::Serve(RouteRef { index, fill_in }) => {
                     format!(
                         "{} Route({index}){}",
                         r.pattern,
@@ -564,8 +599,9 @@ mod tests {
         );
         assert!(
             !regs
+                .routes
                 .iter()
-                .any(|r| matches!(r.target, Target::Route { index: 0, .. })),
+                .any(|r| matches!(r.target, Target::Serve(RouteRef { index: 0, .. }))),
             "{regs:?}"
         );
     }
