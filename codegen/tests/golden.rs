@@ -124,21 +124,19 @@ fn redact_file_times(code: &str) -> String {
     out
 }
 
+/// The first line where `got` differs from `expected`, both shown.
 fn first_difference(expected: &str, got: &str) -> String {
-    let mut want = expected.lines();
-    let mut have = got.lines();
-    for n in 1.. {
-        match (want.next(), have.next()) {
-            (None, None) => break,
-            (w, h) if w == h => {}
-            (w, h) => {
-                return format!(
-                    "first difference at line {n}:\n  expected: {w:?}\n  got:      {h:?}"
-                )
-            }
-        }
-    }
-    "the texts differ only in line endings".to_string()
+    let want: Vec<&str> = expected.lines().collect();
+    let have: Vec<&str> = got.lines().collect();
+    let Some(i) = (0..want.len().max(have.len())).find(|&i| want.get(i) != have.get(i)) else {
+        return "the texts differ only in line endings".to_string();
+    };
+    format!(
+        "first difference at line {}:\n  expected: {:?}\n  got:      {:?}",
+        i + 1,
+        want.get(i),
+        have.get(i)
+    )
 }
 
 #[test]
