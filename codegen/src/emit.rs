@@ -10,18 +10,18 @@
 //! took most of the macro's time in unoptimized builds (proc macros build at
 //! opt-level 0 by default).
 
+mod tables;
+
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use quote::ToTokens;
 
-use crate::config::{self, Value};
-use crate::model::{
-    Method, PublicFile, Route, RouteConfig, RouteFile, RouteTree, TrailingSlash, UrlSegment,
-};
+use crate::model::{Method, RouteFile, RouteTree, TrailingSlash};
 use crate::parse::ANY_METHOD_HANDLER;
-use crate::patterns::{public_url, registrations, Registrations, RouteRef, Target};
-use crate::public::http_date;
+use crate::patterns::{registrations, Registrations, RouteRef, Target};
+pub use tables::allow_header;
+use tables::{emit_public_file, emit_route_info};
 
 /// What the user passed to `approute::app!`, as far as emitting cares.
 #[derive(Clone, Debug, Default)]
@@ -433,103 +433,8 @@ impl<'a> Emitter<'a> {
 }
 
 /// A Rust string literal holding `s` (`Debug` escapes what must be).
-fn lit(s: &str) -> String {
+pub(crate) fn lit(s: &str) -> String {
     format!("{s:?}")
-}
-
-fn emit_route_info(out: &mut String, route: &Route) {
-    let _ = write!(
-        out,
-        "::approute::RouteInfo::__new({}, {}, &[",
-        lit(&route.route_id()),
-        lit(&route.file.display_path)
-    );
-    for m in route_methods(route) {
-        let _ = write!(out, "{},", lit(m.as_str()));
-    }
-    out.push_str("], &[");
-    for s in &route.url {
-        let (kind, param) = match s {
-            UrlSegment::Static(_) => ("Static", None),
-            UrlSegment::Dynamic(n) => ("Dynamic", Some(n)),
-            UrlSegment::CatchAll(n) => ("CatchAll", Some(n)),
-            UrlSegment::OptionalCatchAll(n) => ("OptionalCatchAll", Some(n)),
-        };
-        let _ = match param {
-            Some(n) => write!(out, "::approute::UrlSegment::{kind}({}),", lit(n)),
-            None => write!(out, "::approute::UrlSegment::{kind},"),
-        };
-    }
-    let _ = write!(out, "], {}, ", lit(&allow_header(route)));
-    emit_route_config(out, &route.config);
-    out.push(')');
-}
-
-fn emit_public_file(out: &mut String, file: &PublicFile) {
-    let last_modified = match file.modified {
-        Some(seconds) => format!(
-            "::core::option::Option::Some(({}, {seconds}))",
-            lit(&http_date(seconds))
-        ),
-        None => "::core::option::Option::None".to_string(),
-    };
-    let _ = writeln!(
-        out,
-        "::approute::PublicFile::__new({}, {}, ::core::include_bytes!({}), {}, {}, {last_modified}),",
-        lit(&public_url(file)),
-        lit(&file.display_path),
-        lit(&file.abs_path.to_string_lossy()),
-        lit(file.content_type),
-        lit(&file.etag),
-    );
-}
-
-/// The runtime's `RouteConfig`, one field per [`config::CONSTANTS`] entry.
-fn emit_route_config(out: &mut String, config: &RouteConfig) {
-    if *config == RouteConfig::default() {
-        out.push_str("::approute::RouteConfig::NONE");
-        return;
-    }
-    let fields: Vec<String> = config::CONSTANTS
-        .iter()
-        .map(|c| {
-            let value = match (c.value)(config) {
-                Value::Number(Some(n)) => format!("::core::option::Option::Some({n})"),
-                Value::Number(None) => "::core::option::Option::None".to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Strs(strs) => {
-                    let strs: Vec<String> = strs.iter().map(|t| lit(t)).collect();
-                    format!("&[{}]", strs.join(", "))
-                }
-            };
-            format!("{}: {value}", c.field)
-        })
-        .collect();
-    let _ = write!(out, "::approute::RouteConfig {{ {} }}", fields.join(", "));
-}
-
-/// The `Allow` value for the route: what it exports, `HEAD` where `GET`
-/// answers it, and `OPTIONS`, which is always answered.
-pub fn allow_header(route: &Route) -> String {
-    let mut methods: BTreeSet<Method> = route_methods(route).into_iter().collect();
-    if methods.contains(&Method::Get) {
-        methods.insert(Method::Head);
-    }
-    methods.insert(Method::Options);
-    methods
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// What the route answers itself: every method for a `handler`.
-fn route_methods(route: &Route) -> Vec<Method> {
-    if route.any_method {
-        Method::ALL.to_vec()
-    } else {
-        route.methods()
-    }
 }
 
 /// `route_api_users_id` for `app/api/users/[id]`: readable in error
@@ -571,67 +476,4 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The `pub` items of a module's source, with `router`'s signature, and
-    /// its `use super::*`.
-    fn public_items(source: &str) -> Vec<String> {
-        let file = syn::parse_file(source).expect("emitted code parses");
-        let [syn::Item::Mod(module)] = &file.items[..] else {
-            panic!("one module expected");
-        };
-        let items = &module.content.as_ref().expect("an inline module").1;
-        items
-            .iter()
-            .filter_map(|item| match item {
-                syn::Item::Static(s) if matches!(s.vis, syn::Visibility::Public(_)) => {
-                    Some(format!("static {}: {}", s.ident, s.ty.to_token_stream()))
-                }
-                syn::Item::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
-                    Some(f.sig.to_token_stream().to_string())
-                }
-                // what lets the state type be named as at the call site
-                syn::Item::Use(u) if u.to_token_stream().to_string().contains("super :: *") => {
-                    Some(u.to_token_stream().to_string())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_stub_has_the_real_modules_public_items() {
-        let tree = RouteTree {
-            routes: crate::testkit::build_routes(&["a/[id]"]),
-            ..RouteTree::default()
-        };
-        let state = StateType::parse("crate::State<u8>").unwrap();
-        for options in [
-            EmitOptions::default(),
-            EmitOptions {
-                state: Some(state),
-                trailing_slash: TrailingSlash::Add,
-                module: Some("routes".into()),
-            },
-        ] {
-            let stub = emit_stub(&options);
-            assert_eq!(
-                public_items(&stub),
-                public_items(&emit(&tree, &options)),
-                "{stub}"
-            );
-            assert!(stub.contains(&format!("pub mod {}", options.module())));
-        }
-    }
-
-    #[test]
-    fn a_state_type_is_checked_when_made() {
-        assert_eq!(
-            StateType::parse("Arc<AppState>").unwrap().as_str(),
-            "Arc<AppState>"
-        );
-        let e = StateType::parse("not a type").unwrap_err();
-        assert!(e.starts_with("`state = not a type` is not a type"), "{e}");
-    }
-}
+mod tests;
