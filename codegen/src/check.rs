@@ -1,19 +1,24 @@
 //! Rules that involve the whole tree: what Next.js refuses at build time,
 //! and what would make the router ambiguous.
+//!
+//! Groups are gone by now (a [`Route`]'s URL has none), so two routes
+//! collide exactly when their URLs have the same shape.
 
 use std::collections::BTreeMap;
 
 use crate::error::{Diagnostic, Location};
-use crate::model::{url_pattern, Convention, Route, Segment};
+use crate::model::{route_id, Convention, Method, PublicFile, Route, UrlSegment};
 
-/// Every conflict in `routes`, each naming all the files involved.
-pub fn check(routes: &[Route]) -> Vec<Diagnostic> {
+/// Every conflict in `routes` and between them and the `public` files,
+/// each naming all the files involved.
+pub fn check(routes: &[Route], public: &[PublicFile]) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for route in routes {
         check_one(route, &mut problems);
     }
     same_url(routes, &mut problems);
     same_position(routes, &mut problems);
+    public_conflicts(public, routes, &mut problems);
     problems
 }
 
@@ -24,7 +29,7 @@ fn file(route: &Route) -> Location {
 fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
     if route.config.revalidate.is_some()
         && !route.any_method
-        && !route.methods().contains(&crate::model::Method::Get)
+        && !route.methods().contains(&Method::Get)
     {
         problems.push(
             Diagnostic::new(
@@ -45,7 +50,7 @@ fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
                     format!(
                         "approute: catch-all `{}` must be the last segment of the URL, but `{}` continues after it",
                         seg.display(),
-                        route.pattern()
+                        route.route_id()
                     ),
                     format!(
                         "a catch-all takes every remaining segment; move this route.rs into the `{}` folder, or use `[{}]` for one segment",
@@ -69,7 +74,7 @@ fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     format!(
                         "approute: parameter `{name}` appears {count} times in `{}`",
-                        route.pattern()
+                        route.route_id()
                     ),
                     "each parameter of a route needs its own name, e.g. `[userId]/posts/[postId]`",
                 )
@@ -81,14 +86,13 @@ fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
 
 /// The URL shape with parameter names erased: two routes with the same key
 /// answer exactly the same requests.
-fn shape(url: &[Segment]) -> Vec<String> {
+fn shape(url: &[UrlSegment]) -> Vec<String> {
     url.iter()
         .map(|s| match s {
-            Segment::Static(s) => s.clone(),
-            Segment::Group(_) => unreachable!("groups are not URL segments"),
-            Segment::Dynamic(_) => "[]".into(),
-            Segment::CatchAll(_) => "[...]".into(),
-            Segment::OptionalCatchAll(_) => "[[...]]".into(),
+            UrlSegment::Static(s) => s.clone(),
+            UrlSegment::Dynamic(_) => "[]".into(),
+            UrlSegment::CatchAll(_) => "[...]".into(),
+            UrlSegment::OptionalCatchAll(_) => "[[...]]".into(),
         })
         .collect()
 }
@@ -99,7 +103,7 @@ fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
         by_shape.entry(shape(&route.url)).or_default().push(route);
     }
     for group in by_shape.values().filter(|g| g.len() > 1) {
-        let url = group[0].pattern();
+        let url = group[0].route_id();
         let from = |c| group.iter().any(|r| r.file.convention == c);
         let (headline, help) = if from(Convention::App) && from(Convention::Pages) {
             (
@@ -131,7 +135,7 @@ fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
 
     // `a/[[...x]]` also answers `a` itself, so it clashes with `a/route.rs`.
     for route in routes {
-        let Some(Segment::OptionalCatchAll(_)) = route.url.last() else {
+        let Some(UrlSegment::OptionalCatchAll(_)) = route.url.last() else {
             continue;
         };
         let parent = shape(&route.url[..route.url.len() - 1]);
@@ -140,9 +144,9 @@ fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     format!(
                         "approute: `{}` and `{}` both answer `{}`",
-                        route.pattern(),
-                        other.pattern(),
-                        other.pattern()
+                        route.route_id(),
+                        other.route_id(),
+                        other.route_id()
                     ),
                     format!(
                         "an optional catch-all also matches its parent URL; delete `{}` and handle the empty case in the catch-all, or make it a required catch-all `{}`",
@@ -177,12 +181,12 @@ fn same_position(routes: &[Route], problems: &mut Vec<Diagnostic>) {
         for (i, seg) in route.url.iter().enumerate() {
             let prefix = shape(&route.url[..i]);
             let (kind, name) = match seg {
-                Segment::Dynamic(n) => (Kind::Dynamic, n),
-                Segment::CatchAll(n) | Segment::OptionalCatchAll(n) => (Kind::CatchAll, n),
+                UrlSegment::Dynamic(n) => (Kind::Dynamic, n),
+                UrlSegment::CatchAll(n) | UrlSegment::OptionalCatchAll(n) => (Kind::CatchAll, n),
                 _ => continue,
             };
             if kind == Kind::CatchAll {
-                let optional = matches!(seg, Segment::OptionalCatchAll(_));
+                let optional = matches!(seg, UrlSegment::OptionalCatchAll(_));
                 catch_alls
                     .entry(prefix.clone())
                     .or_default()
@@ -201,10 +205,10 @@ fn same_position(routes: &[Route], problems: &mut Vec<Diagnostic>) {
             continue;
         }
         let list: Vec<String> = by_name.keys().map(|n| format!("`{n}`")).collect();
-        let position = url_pattern(
+        let position = route_id(
             &prefix
                 .iter()
-                .map(|s| Segment::Static(s.clone()))
+                .map(|s| UrlSegment::Static(s.clone()))
                 .collect::<Vec<_>>(),
         );
         let mut d = Diagnostic::new(
@@ -224,8 +228,8 @@ fn same_position(routes: &[Route], problems: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 format!(
                     "approute: a required catch-all `{}` and an optional catch-all `{}` at the same level",
-                    both[&false].url.last().map(Segment::display).unwrap_or_default(),
-                    both[&true].url.last().map(Segment::display).unwrap_or_default(),
+                    both[&false].url.last().map(UrlSegment::display).unwrap_or_default(),
+                    both[&true].url.last().map(UrlSegment::display).unwrap_or_default(),
                 ),
                 "they match the same requests; keep one (the optional one if the bare URL needs an answer)",
             )
@@ -235,14 +239,43 @@ fn same_position(routes: &[Route], problems: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Public files that Next.js refuses beside the routes: one at the URL of
+/// a `pages/api` route ("Conflicting public and page file was found"). Like
+/// Next.js, this compares the page's name (`/api/hello`, `/api/[id]`) with
+/// the file's path literally. A public file at the URL of an `app/` route
+/// is not a conflict: Next.js builds it and serves the file.
+fn public_conflicts(files: &[PublicFile], routes: &[Route], problems: &mut Vec<Diagnostic>) {
+    for route in routes
+        .iter()
+        .filter(|r| r.file.convention == Convention::Pages)
+    {
+        let page = route.route_id();
+        for file in files.iter().filter(|f| f.next_path() == page) {
+            problems.push(
+                Diagnostic::new(
+                    format!(
+                        "approute: conflicting public and page files serve the URL `{page}`"
+                    ),
+                    format!(
+                        "Next.js refuses this too (\"Conflicting public and page file was found\"): only one of them can answer; rename or delete `{}` or `{}`",
+                        file.display_path, route.file.display_path
+                    ),
+                )
+                .at(Location::file(file.display_path.clone()))
+                .at(Location::file(route.file.display_path.clone())),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build_routes;
+    use crate::testkit::build_routes;
 
     fn problems(paths: &[&str]) -> Vec<String> {
         let routes = build_routes(paths);
-        check(&routes).iter().map(|d| d.to_string()).collect()
+        check(&routes, &[]).iter().map(|d| d.to_string()).collect()
     }
 
     #[test]
@@ -334,7 +367,7 @@ mod tests {
             r.file.display_path = format!("pages/{}.rs", r.file.folders.join("/"));
         }
         routes.append(&mut pages);
-        let p: Vec<String> = check(&routes).iter().map(|d| d.to_string()).collect();
+        let p: Vec<String> = check(&routes, &[]).iter().map(|d| d.to_string()).collect();
         assert_eq!(p.len(), 1, "{p:#?}");
         assert!(p[0].contains("conflicting app and page files serve the URL `/api/hello`"));
         assert!(p[0].contains("--> app/api/hello/route.rs"));
@@ -345,9 +378,9 @@ mod tests {
     fn revalidate_needs_get() {
         let mut routes = build_routes(&["a"]);
         routes[0].config.revalidate = Some(60);
-        assert!(check(&routes).is_empty());
+        assert!(check(&routes, &[]).is_empty());
         routes[0].exports[0].method = crate::model::Method::Post;
-        let p: Vec<String> = check(&routes).iter().map(|d| d.to_string()).collect();
+        let p: Vec<String> = check(&routes, &[]).iter().map(|d| d.to_string()).collect();
         assert!(p[0].contains("sets REVALIDATE but exports no GET"), "{p:?}");
     }
 
@@ -356,5 +389,40 @@ mod tests {
         let p = problems(&["[id]/x/[id]"]);
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("parameter `id` appears 2 times"));
+    }
+
+    #[test]
+    fn pages_routes_conflict_with_public_files_literally() {
+        let dir = crate::testkit::public_tree(&[
+            "api/hello",
+            "api/[id]",
+            "api/users",
+            "api/ok.txt",
+            "app.txt",
+        ]);
+        let (files, _) = crate::scan::scan_public(&dir.path().join("public"), "public");
+        let mut routes = crate::testkit::build_routes(&["api/hello", "api/[id]", "app.txt"]);
+        for r in &mut routes[..2] {
+            r.file.convention = Convention::Pages;
+            r.file.display_path = format!("pages/{}.rs", r.file.folders.join("/"));
+        }
+        let mut index = crate::testkit::build_routes(&["api/users"]);
+        index[0].file.convention = Convention::Pages;
+        index[0].file.display_path = "pages/api/users/index.rs".into();
+        routes.append(&mut index);
+
+        let p: Vec<String> = check(&routes, &files)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(
+            p,
+            [
+                "approute: conflicting public and page files serve the URL `/api/hello`\n  --> public/api/hello\n  --> pages/api/hello.rs\n   = help: Next.js refuses this too (\"Conflicting public and page file was found\"): only one of them can answer; rename or delete `public/api/hello` or `pages/api/hello.rs`",
+                "approute: conflicting public and page files serve the URL `/api/[id]`\n  --> public/api/[id]\n  --> pages/api/[id].rs\n   = help: Next.js refuses this too (\"Conflicting public and page file was found\"): only one of them can answer; rename or delete `public/api/[id]` or `pages/api/[id].rs`",
+                "approute: conflicting public and page files serve the URL `/api/users`\n  --> public/api/users\n  --> pages/api/users/index.rs\n   = help: Next.js refuses this too (\"Conflicting public and page file was found\"): only one of them can answer; rename or delete `public/api/users` or `pages/api/users/index.rs`",
+            ],
+            "the app route at /app.txt is no conflict: the file wins"
+        );
     }
 }

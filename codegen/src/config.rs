@@ -5,56 +5,148 @@
 use syn::{Expr, Item, ItemConst, Lit, Type, Visibility};
 
 use crate::error::{Diagnostic, Location};
+use crate::model::RouteConfig;
+use crate::suggest;
 
 /// A year: longer revalidation is a mistake, not a policy.
 const MAX_REVALIDATE: u64 = 365 * 24 * 60 * 60;
 /// A day: a request running longer is a job, not a request.
 const MAX_MAX_DURATION: u64 = 24 * 60 * 60;
 
-/// What a route file's constants ask for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RouteConfig {
-    pub revalidate: Option<u64>,
-    pub cache_tags: Vec<String>,
-    pub cache_credentialed: bool,
-    pub body_limit: Option<u64>,
-    pub max_duration: Option<u64>,
+/// One config constant: the table below is the only place that names them.
+pub struct Constant {
+    pub name: &'static str,
+    /// The field of the runtime's `RouteConfig` it is emitted as.
+    pub field: &'static str,
+    rule: Rule,
+    /// Its value in a read config, for the emitter.
+    pub value: fn(&RouteConfig) -> Value<'_>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    U64,
-    Usize,
-    Bool,
-    StrList,
+/// The literal a constant must be, and where it goes: `set` stores it, or
+/// says why it refuses it, and `fix` is the help for a refused value.
+enum Rule {
+    /// An integer literal of the Rust type `rust`.
+    Int {
+        rust: &'static str,
+        set: fn(&mut RouteConfig, u64) -> Result<(), String>,
+        fix: fn() -> String,
+    },
+    Bool(fn(&mut RouteConfig, bool)),
+    StrList {
+        set: fn(&mut RouteConfig, Vec<String>) -> Result<(), String>,
+        fix: fn() -> String,
+    },
 }
 
-impl Kind {
-    fn rust(self) -> &'static str {
-        match self {
-            Kind::U64 => "u64",
-            Kind::Usize => "usize",
-            Kind::Bool => "bool",
-            Kind::StrList => "&[&str]",
-        }
-    }
-
-    fn example(self, name: &str) -> String {
-        match self {
-            Kind::U64 | Kind::Usize => format!("pub const {name}: {} = 60;", self.rust()),
-            Kind::Bool => format!("pub const {name}: bool = true;"),
-            Kind::StrList => format!("pub const {name}: &[&str] = &[\"notes\"];"),
-        }
-    }
+/// A constant's value as the emitter writes it.
+pub enum Value<'a> {
+    Number(Option<u64>),
+    Bool(bool),
+    Strs(&'a [String]),
 }
 
-const NAMES: [(&str, Kind); 5] = [
-    ("REVALIDATE", Kind::U64),
-    ("CACHE_TAGS", Kind::StrList),
-    ("CACHE_CREDENTIALED", Kind::Bool),
-    ("BODY_LIMIT", Kind::Usize),
-    ("MAX_DURATION", Kind::U64),
+/// Every config constant, in the order the runtime's `RouteConfig` lists
+/// its fields.
+pub const CONSTANTS: [Constant; 5] = [
+    Constant {
+        name: "REVALIDATE",
+        field: "revalidate",
+        rule: Rule::Int {
+            rust: "u64",
+            set: |config, n| match n {
+                0 => Err("is 0, which would cache nothing".into()),
+                n if n > MAX_REVALIDATE => Err(format!("is {n} seconds, more than a year")),
+                n => {
+                    config.revalidate = Some(n);
+                    Ok(())
+                }
+            },
+            fix: || {
+                format!(
+                    "use a number of seconds from 1 to {MAX_REVALIDATE}, or remove it to never cache"
+                )
+            },
+        },
+        value: |config| Value::Number(config.revalidate),
+    },
+    Constant {
+        name: "CACHE_TAGS",
+        field: "cache_tags",
+        rule: Rule::StrList {
+            set: |config, tags| {
+                if tags
+                    .iter()
+                    .any(|t| t.is_empty() || t.contains(char::is_whitespace))
+                {
+                    return Err("has an empty tag or one with spaces".into());
+                }
+                config.cache_tags = tags;
+                Ok(())
+            },
+            fix: || "use short names without spaces, e.g. `&[\"notes\"]`".into(),
+        },
+        value: |config| Value::Strs(&config.cache_tags),
+    },
+    Constant {
+        name: "CACHE_CREDENTIALED",
+        field: "cache_credentialed",
+        rule: Rule::Bool(|config, b| config.cache_credentialed = b),
+        value: |config| Value::Bool(config.cache_credentialed),
+    },
+    Constant {
+        name: "BODY_LIMIT",
+        field: "body_limit",
+        rule: Rule::Int {
+            rust: "usize",
+            set: |config, n| match n {
+                0 => Err("is 0, which refuses every body".into()),
+                n => {
+                    config.body_limit = Some(n);
+                    Ok(())
+                }
+            },
+            fix: || "use the largest body in bytes, e.g. `1_048_576`".into(),
+        },
+        value: |config| Value::Number(config.body_limit),
+    },
+    Constant {
+        name: "MAX_DURATION",
+        field: "max_duration",
+        rule: Rule::Int {
+            rust: "u64",
+            set: |config, n| match n {
+                0 => Err("is 0, which cancels every request".into()),
+                n if n > MAX_MAX_DURATION => Err(format!("is {n} seconds, more than a day")),
+                n => {
+                    config.max_duration = Some(n);
+                    Ok(())
+                }
+            },
+            fix: || format!("use a number of seconds from 1 to {MAX_MAX_DURATION}"),
+        },
+        value: |config| Value::Number(config.max_duration),
+    },
 ];
+
+impl Rule {
+    /// The type the constant must be written with.
+    fn rust(&self) -> &'static str {
+        match self {
+            Rule::Int { rust, .. } => rust,
+            Rule::Bool(_) => "bool",
+            Rule::StrList { .. } => "&[&str]",
+        }
+    }
+
+    fn example(&self, name: &str) -> String {
+        match self {
+            Rule::Int { rust, .. } => format!("pub const {name}: {rust} = 60;"),
+            Rule::Bool(_) => format!("pub const {name}: bool = true;"),
+            Rule::StrList { .. } => format!("pub const {name}: &[&str] = &[\"notes\"];"),
+        }
+    }
+}
 
 /// Reads every config constant of a parsed route file.
 pub fn read_config(path: &str, source: &str, file: &syn::File) -> (RouteConfig, Vec<Diagnostic>) {
@@ -65,12 +157,13 @@ pub fn read_config(path: &str, source: &str, file: &syn::File) -> (RouteConfig, 
         let name = c.ident.to_string();
         let start = c.ident.span().start();
         let here = Location::at(path, source, start.line, start.column + 1);
-        let Some((_, kind)) = NAMES.iter().find(|(n, _)| *n == name) else {
-            if let Some(meant) = near_miss(&name).filter(|_| is_pub(&c.vis)) {
+        let Some(constant) = CONSTANTS.iter().find(|k| k.name == name) else {
+            let known = CONSTANTS.iter().map(|k| k.name);
+            if let Some(meant) = suggest::constant(&name, known).filter(|_| is_pub(&c.vis)) {
                 problems.push(
                     Diagnostic::new(
                         format!("approute: `{name}` in `{path}` is not a route config constant"),
-                        format!("did you mean `{meant}`? Route files know REVALIDATE, CACHE_TAGS, CACHE_CREDENTIALED, BODY_LIMIT and MAX_DURATION"),
+                        format!("did you mean `{meant}`? Route files know {}", known_names()),
                     )
                     .at(here),
                 );
@@ -81,98 +174,113 @@ pub fn read_config(path: &str, source: &str, file: &syn::File) -> (RouteConfig, 
             problems.push(
                 Diagnostic::new(
                     format!("approute: `const {name}` in `{path}` is private, so it has no effect"),
-                    format!("make it public: `{}`", kind.example(&name)),
+                    format!("make it public: `{}`", constant.rule.example(&name)),
                 )
                 .at(here),
             );
             continue;
         }
-        match read_value(c, *kind) {
-            Ok(value) => {
-                if let Err(why) = apply(&mut config, &name, value) {
-                    problems.push(
-                        Diagnostic::new(format!("approute: `{name}` in `{path}` {why}"), why_fix(&name))
-                            .at(here),
-                    );
-                }
-            }
-            Err(why) => problems.push(
-                Diagnostic::new(
-                    format!("approute: `{name}` in `{path}` {why}"),
-                    format!(
-                        "config constants are read at compile time, so write the type and a literal: `{}`",
-                        kind.example(&name)
-                    ),
-                )
-                .at(here),
+        let unread = match read_into(&mut config, c, &constant.rule) {
+            Ok(()) => continue,
+            Err(unread) => unread,
+        };
+        let (why, fix) = match unread {
+            Unread::NotALiteral(why) => (
+                why,
+                format!(
+                    "config constants are read at compile time, so write the type and a literal: `{}`",
+                    constant.rule.example(&name)
+                ),
             ),
-        }
+            Unread::Refused { why, fix } => (why, fix),
+        };
+        problems
+            .push(Diagnostic::new(format!("approute: `{name}` in `{path}` {why}"), fix).at(here));
     }
     (config, problems)
 }
 
-enum Value {
-    Int(u64),
-    Bool(bool),
-    Strs(Vec<String>),
+/// `REVALIDATE, CACHE_TAGS, ... and MAX_DURATION`.
+fn known_names() -> String {
+    let names: Vec<&str> = CONSTANTS.iter().map(|k| k.name).collect();
+    let (last, rest) = names.split_last().expect("constants");
+    format!("{} and {last}", rest.join(", "))
 }
 
 fn is_pub(vis: &Visibility) -> bool {
     !matches!(vis, Visibility::Inherited)
 }
 
-fn read_value(c: &ItemConst, kind: Kind) -> Result<Value, String> {
-    let ty_ok = match kind {
-        Kind::U64 | Kind::Usize | Kind::Bool => {
-            matches!(&*c.ty, Type::Path(p) if p.path.is_ident(kind.rust()))
+/// Why a constant's value was not stored.
+enum Unread {
+    /// It is not a literal of the constant's type.
+    NotALiteral(String),
+    /// Its rule refuses the value.
+    Refused { why: String, fix: String },
+}
+
+impl From<String> for Unread {
+    fn from(why: String) -> Unread {
+        Unread::NotALiteral(why)
+    }
+}
+
+/// Reads the constant's literal into `config`.
+fn read_into(config: &mut RouteConfig, c: &ItemConst, rule: &Rule) -> Result<(), Unread> {
+    let ty_ok = match rule {
+        Rule::Int { .. } | Rule::Bool(_) => {
+            matches!(&*c.ty, Type::Path(p) if p.path.is_ident(rule.rust()))
         }
-        Kind::StrList => is_str_slice_ref(&c.ty),
+        Rule::StrList { .. } => is_str_slice_ref(&c.ty),
     };
     if !ty_ok {
         let written = quote::ToTokens::to_token_stream(&*c.ty).to_string();
-        return Err(format!(
+        return Err(Unread::NotALiteral(format!(
             "has type `{written}`, but must be `{}`",
-            kind.rust()
-        ));
+            rule.rust()
+        )));
     }
-    let not_literal = || "is not a literal".to_string();
-    match kind {
-        Kind::U64 | Kind::Usize => match &*c.expr {
-            Expr::Lit(l) => match &l.lit {
-                Lit::Int(i) => i
-                    .base10_parse::<u64>()
-                    .map(Value::Int)
-                    .map_err(|e| e.to_string()),
-                _ => Err(not_literal()),
-            },
+    let not_literal = || Unread::NotALiteral("is not a literal".to_string());
+    let refused = |fix: fn() -> String| move |why| Unread::Refused { why, fix: fix() };
+    match rule {
+        Rule::Int { set, fix, .. } => match literal(&c.expr)? {
+            Lit::Int(i) => {
+                let n = i.base10_parse::<u64>().map_err(|e| e.to_string())?;
+                set(config, n).map_err(refused(*fix))
+            }
             _ => Err(not_literal()),
         },
-        Kind::Bool => match &*c.expr {
-            Expr::Lit(l) => match &l.lit {
-                Lit::Bool(b) => Ok(Value::Bool(b.value)),
-                _ => Err(not_literal()),
-            },
+        Rule::Bool(set) => match literal(&c.expr)? {
+            Lit::Bool(b) => {
+                set(config, b.value);
+                Ok(())
+            }
             _ => Err(not_literal()),
         },
-        Kind::StrList => {
+        Rule::StrList { set, fix } => {
             let Expr::Reference(r) = &*c.expr else {
                 return Err(not_literal());
             };
             let Expr::Array(a) = &*r.expr else {
                 return Err(not_literal());
             };
-            a.elems
+            let tags = a
+                .elems
                 .iter()
-                .map(|e| match e {
-                    Expr::Lit(l) => match &l.lit {
-                        Lit::Str(s) => Ok(s.value()),
-                        _ => Err(not_literal()),
-                    },
-                    _ => Err(not_literal()),
+                .map(|e| match literal(e)? {
+                    Lit::Str(s) => Ok(s.value()),
+                    _ => Err("is not a literal".to_string()),
                 })
-                .collect::<Result<_, _>>()
-                .map(Value::Strs)
+                .collect::<Result<_, _>>()?;
+            set(config, tags).map_err(refused(*fix))
         }
+    }
+}
+
+fn literal(e: &Expr) -> Result<&Lit, String> {
+    match e {
+        Expr::Lit(l) => Ok(&l.lit),
+        _ => Err("is not a literal".to_string()),
     }
 }
 
@@ -188,70 +296,6 @@ fn is_str_slice_ref(ty: &Type) -> bool {
         return false;
     };
     matches!(&*inner.elem, Type::Path(p) if p.path.is_ident("str"))
-}
-
-fn apply(config: &mut RouteConfig, name: &str, value: Value) -> Result<(), String> {
-    match (name, value) {
-        ("REVALIDATE", Value::Int(0)) => Err("is 0, which would cache nothing".into()),
-        ("REVALIDATE", Value::Int(n)) if n > MAX_REVALIDATE => {
-            Err(format!("is {n} seconds, more than a year"))
-        }
-        ("REVALIDATE", Value::Int(n)) => {
-            config.revalidate = Some(n);
-            Ok(())
-        }
-        ("CACHE_TAGS", Value::Strs(tags)) => {
-            if tags
-                .iter()
-                .any(|t| t.is_empty() || t.contains(char::is_whitespace))
-            {
-                return Err("has an empty tag or one with spaces".into());
-            }
-            config.cache_tags = tags;
-            Ok(())
-        }
-        ("CACHE_CREDENTIALED", Value::Bool(b)) => {
-            config.cache_credentialed = b;
-            Ok(())
-        }
-        ("BODY_LIMIT", Value::Int(0)) => Err("is 0, which refuses every body".into()),
-        ("BODY_LIMIT", Value::Int(n)) => {
-            config.body_limit = Some(n);
-            Ok(())
-        }
-        ("MAX_DURATION", Value::Int(0)) => Err("is 0, which cancels every request".into()),
-        ("MAX_DURATION", Value::Int(n)) if n > MAX_MAX_DURATION => {
-            Err(format!("is {n} seconds, more than a day"))
-        }
-        ("MAX_DURATION", Value::Int(n)) => {
-            config.max_duration = Some(n);
-            Ok(())
-        }
-        _ => Err("has a value of the wrong kind".into()),
-    }
-}
-
-fn why_fix(name: &str) -> String {
-    match name {
-        "REVALIDATE" => format!(
-            "use a number of seconds from 1 to {MAX_REVALIDATE}, or remove it to never cache"
-        ),
-        "CACHE_TAGS" => "use short names without spaces, e.g. `&[\"notes\"]`".into(),
-        "BODY_LIMIT" => "use the largest body in bytes, e.g. `1_048_576`".into(),
-        "MAX_DURATION" => format!("use a number of seconds from 1 to {MAX_MAX_DURATION}"),
-        _ => "fix the value".into(),
-    }
-}
-
-/// A public constant in capitals that is probably a misspelt config name.
-fn near_miss(name: &str) -> Option<&'static str> {
-    if name != name.to_ascii_uppercase() {
-        return None;
-    }
-    NAMES
-        .iter()
-        .map(|(n, _)| *n)
-        .find(|n| crate::parse::edit_distance(name, n) <= 2)
 }
 
 #[cfg(test)]

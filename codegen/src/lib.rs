@@ -1,17 +1,23 @@
 //! The compiler behind `approute::app!`: a pipeline of small stages over
-//! plain data, each testable without rustc in the loop.
+//! plain data ([`model`]), each testable without rustc in the loop.
 //!
-//! 1. [`scan`] finds `route.rs` files under `app/` and `*.rs` under `pages/api/`,
-//!    and [`public`] the files under `public/`,
-//! 2. [`segment`] reads each folder name (`[id]`, `(group)`, ...),
-//! 3. [`parse`] finds the method handlers each file exports,
+//! 1. [`scan`] finds `route.rs` and `middleware.rs` files under `app/`,
+//!    `*.rs` under `pages/api/` and the files under `public/`,
+//! 2. [`segment`] reads each folder name (`[id]`, `(group)`, ...) into the
+//!    route's URL,
+//! 3. [`parse`] finds the method handlers each file exports and, with
+//!    [`config`], its config constants,
 //! 4. [`check`] rejects trees Next.js rejects or a router cannot serve,
-//! 5. [`patterns`] turns routes into the patterns axum registers,
-//! 6. [`emit`] writes the module with the `router()` function, each handler
-//!    wrapped in the `middleware.rs` files above it.
+//! 5. [`order`] ranks the routes as Next.js does,
+//! 6. [`middleware`] gives each route the `middleware.rs` files above it,
+//! 7. [`patterns`] turns routes and public files into the patterns axum
+//!    registers,
+//! 8. [`emit`] writes the module with the `router()` function.
 //!
+//! Beside them: [`error`] renders problems, [`suggest`] finds the name a
+//! typo meant, [`public`] works out a public file's HTTP metadata.
 //! Every stage reports all the mistakes it sees; [`generate`] stops before
-//! emitting if any stage found one.
+//! emitting if any stage found one. `README.md` follows one route through.
 //!
 //! ```
 //! let dir = std::env::temp_dir().join(format!("approute-doc-{}", std::process::id()));
@@ -26,22 +32,27 @@ pub mod check;
 pub mod config;
 pub mod emit;
 pub mod error;
+pub mod middleware;
 pub mod model;
+pub mod order;
 pub mod parse;
 pub mod patterns;
 pub mod public;
 pub mod scan;
 pub mod segment;
+pub mod suggest;
+#[cfg(test)]
+mod testkit;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use emit::EmitOptions;
+pub use emit::{EmitOptions, StateType};
 pub use error::Diagnostic;
-pub use model::{Method, Middleware, Route, RouteTree, Segment, TrailingSlash};
+pub use model::{Method, Middleware, Route, RouteTree, Segment, TrailingSlash, UrlSegment};
 
 use error::Location;
-use model::{Convention, RouteFile};
+use model::RouteFile;
 
 /// Where the app lives and how to emit it.
 #[derive(Clone, Debug)]
@@ -91,17 +102,11 @@ pub fn generate(options: &Options) -> Result<String, Vec<Diagnostic>> {
 /// Formatting (a parse and prettyplease) costs more than the rest of the
 /// pipeline together and rustc does not need it.
 pub fn generate_source(options: &Options) -> Result<String, Vec<Diagnostic>> {
-    let tree = load(options)?;
-    emit::emit(&tree, &options.emit).map_err(|e| {
-        vec![Diagnostic::new(
-            format!("approute: {e}"),
-            "pass a type, e.g. `approute::app!(state = AppState)`",
-        )]
-    })
+    Ok(emit::emit(&load(options)?, &options.emit))
 }
 
-/// Scans, segments, parses and checks the `app/` and `pages/` trees, and
-/// finds the `public/` files.
+/// Scans, segments, parses, checks and orders the `app/` and `pages/`
+/// trees, assigns their middleware, and finds the `public/` files.
 pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let app_dir = options.crate_dir.join(&options.dir);
     let pages_dir = options.crate_dir.join(&options.pages_dir);
@@ -121,7 +126,7 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let (app, mut problems) = scan::scan(&app_dir, &options.dir);
     let (pages, mut page_problems) = scan::scan_pages(&pages_dir, &options.pages_dir);
     problems.append(&mut page_problems);
-    let (public, mut public_problems) = public::scan_public(
+    let (public, mut public_problems) = scan::scan_public(
         &options.crate_dir.join(&options.public_dir),
         &options.public_dir,
     );
@@ -130,9 +135,9 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let mut bad_folders = BTreeMap::new();
     let mut routes = Vec::new();
     let files: Vec<RouteFile> = app.routes.into_iter().chain(pages).collect();
-    let parsed = read_and_parse(&files);
+    let parsed = parse::parse_route_files(&files);
     for (file, parsed) in files.into_iter().zip(parsed) {
-        let segments = segments(&file, &mut bad_folders);
+        let url = segment::file_url(&file, &mut bad_folders);
         let (exports, mut file_problems) = match parsed {
             Ok(parsed) => parsed,
             Err(problem) => {
@@ -141,14 +146,15 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
             }
         };
         problems.append(&mut file_problems);
-        if let Some(segments) = segments {
-            routes.push(make_route(file, segments, exports));
+        if let Some(url) = url {
+            routes.push(make_route(file, url, exports));
         }
     }
     let mut middleware = Vec::new();
     for file in app.middleware {
-        segments(&file, &mut bad_folders);
-        let source = match read(&file) {
+        // Only for its problems: a middleware's folders make no URL.
+        segment::file_url(&file, &mut bad_folders);
+        let source = match parse::read(&file) {
             Ok(source) => source,
             Err(problem) => {
                 problems.push(problem);
@@ -158,7 +164,7 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
         let (exports, mut file_problems) =
             parse::parse_middleware_file(&file.display_path, &source);
         problems.append(&mut file_problems);
-        middleware.push(model::Middleware {
+        middleware.push(Middleware {
             file,
             function: exports.function,
             layer: exports.layer,
@@ -167,11 +173,10 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     problems.extend(bad_folders.into_values());
     // Whole-tree checks run on whatever loaded, so one build shows every
     // mistake, not only the per-file ones.
-    problems.extend(check::check(&routes));
-    problems.extend(public::conflicts(&public, &routes));
-    sort_for_matching(&mut routes);
-    let public_middleware = root_middleware(&middleware, !public.is_empty());
-    problems.extend(assign_middleware(
+    problems.extend(check::check(&routes, &public));
+    order::sort_for_matching(&mut routes);
+    let public_middleware = middleware::for_public_files(&middleware, !public.is_empty());
+    problems.extend(middleware::assign(
         &mut routes,
         &middleware,
         &public_middleware,
@@ -188,266 +193,16 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     }
 }
 
-type Parsed = Result<(parse::Exports, Vec<Diagnostic>), Diagnostic>;
-
-/// Reads and parses every route file, in order. Parsing is most of the
-/// macro's time and each file stands alone, so large trees are split over
-/// the machine's cores (an incremental build leaves them idle while the one
-/// crate that changed recompiles).
-fn read_and_parse(files: &[RouteFile]) -> Vec<Parsed> {
-    let one = |file: &RouteFile| -> Parsed {
-        let source = read(file)?;
-        Ok(parse::parse_route_file(
-            &file.display_path,
-            &source,
-            file.convention,
-        ))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    // Below this, starting threads costs more than it saves.
-    const FILES_PER_THREAD: usize = 64;
-    if threads < 2 || files.len() < 2 * FILES_PER_THREAD {
-        return files.iter().map(one).collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = files
-            .chunks(chunk)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
-}
-
-fn read(file: &RouteFile) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(&file.abs_path).map_err(|e| {
-        Diagnostic::new(
-            format!("approute: cannot read `{}`: {e}", file.display_path),
-            "make the file readable UTF-8 text",
-        )
-        .at(Location::file(file.display_path.clone()))
-    })
-}
-
-/// The middleware wrapping public files: `app/middleware.rs` alone (Next.js
-/// runs its one `middleware.ts` for public files too; a deeper folder's
-/// middleware belongs to the routes in that folder).
-fn root_middleware(middleware: &[model::Middleware], any_public: bool) -> Vec<usize> {
-    if !any_public {
-        return Vec::new();
-    }
-    (0..middleware.len())
-        .filter(|&i| middleware[i].file.folders.is_empty())
-        .collect()
-}
-
-/// Gives each route the middleware of its folder and every folder above,
-/// outermost first. `app/middleware.rs` also wraps `pages/api` routes and
-/// public files, as Next.js's one `middleware.ts` wraps everything. A
-/// middleware that wraps nothing is a mistake, not a silent no-op.
-fn assign_middleware(
-    routes: &mut [Route],
-    middleware: &[model::Middleware],
-    public_middleware: &[usize],
-) -> Vec<Diagnostic> {
-    let mut used = vec![false; middleware.len()];
-    for &i in public_middleware {
-        used[i] = true;
-    }
-    let mut order: Vec<usize> = (0..middleware.len()).collect();
-    order.sort_by_key(|&i| middleware[i].file.folders.len());
-    for route in routes.iter_mut() {
-        route.middleware = order
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let folders = &middleware[i].file.folders;
-                match route.file.convention {
-                    Convention::App => route.file.folders.starts_with(folders),
-                    Convention::Pages => folders.is_empty(),
-                }
-            })
-            .collect();
-        for &i in &route.middleware {
-            used[i] = true;
-        }
-    }
-    middleware
-        .iter()
-        .zip(used)
-        .filter(|(_, used)| !used)
-        .map(|(m, _)| {
-            Diagnostic::new(
-                format!("approute: `{}` wraps no route", m.file.display_path),
-                "a middleware.rs wraps the route.rs files in its folder and below; add one there, or delete the middleware",
-            )
-            .at(Location::file(m.file.display_path.clone()))
-        })
-        .collect()
-}
-
-/// Each folder's segment, or `None` when a folder name is malformed (the
-/// problem is recorded once per folder, however many routes sit below it).
-fn segments(
-    file: &RouteFile,
-    bad_folders: &mut BTreeMap<String, Diagnostic>,
-) -> Option<Vec<Segment>> {
-    let mut out = Vec::new();
-    let mut ok = true;
-    // The path of each name as the user sees it: `app/a/[id` or `pages/api/[id.rs`.
-    let (root, _) = file
-        .display_path
-        .split_once('/')
-        .unwrap_or((&file.display_path, ""));
-    let mut shown = root.to_string();
-    let last = file.folders.len().saturating_sub(1);
-    for (i, folder) in file.folders.iter().enumerate() {
-        shown = format!("{shown}/{folder}");
-        let is_file_stem = file.convention == Convention::Pages
-            && i == last
-            && !file.display_path.ends_with("/index.rs");
-        let where_ = if is_file_stem {
-            format!("{shown}.rs")
-        } else {
-            shown.clone()
-        };
-        let parsed = segment::parse_segment(folder).and_then(|seg| match seg {
-            Segment::Group(_) if file.convention == Convention::Pages => {
-                Err(segment::SegmentError {
-                    reason: format!("`{folder}`: route groups are an App Router feature"),
-                    fix: "move the route to `app/` as a `route.rs`, or rename the folder".into(),
-                })
-            }
-            seg => Ok(seg),
-        });
-        match parsed {
-            Ok(seg) => out.push(seg),
-            Err(e) => {
-                ok = false;
-                bad_folders.entry(where_.clone()).or_insert_with(|| {
-                    let what = if is_file_stem { "file" } else { "folder" };
-                    Diagnostic::new(
-                        format!("approute: malformed {what} name {}", e.reason),
-                        e.fix,
-                    )
-                    .at(Location::file(where_.clone()))
-                });
-            }
-        }
-    }
-    ok.then_some(out)
-}
-
-fn make_route(file: RouteFile, segments: Vec<Segment>, exports: parse::Exports) -> Route {
-    let in_group = segments.iter().any(|s| matches!(s, Segment::Group(_)));
+/// A route from what the stages read of its file.
+fn make_route(file: RouteFile, url: segment::FileUrl, exports: parse::Exports) -> Route {
     Route {
         file,
-        url: segments
-            .into_iter()
-            .filter(|s| !matches!(s, Segment::Group(_)))
-            .collect(),
-        in_group,
+        url: url.url,
+        in_group: url.in_group,
         exports: exports.methods,
         any_method: exports.any_method,
         config: exports.config,
         middleware: Vec::new(),
-    }
-}
-
-/// Static before dynamic before catch-all, segment by segment, as Next.js
-/// orders its routes; ties by file path. Only the route table's order
-/// depends on this: matching precedence is the router's.
-fn sort_for_matching(routes: &mut [Route]) {
-    fn rank(s: &Segment) -> (u8, &str) {
-        match s {
-            Segment::Static(s) | Segment::Group(s) => (0, s),
-            Segment::Dynamic(n) => (1, n),
-            Segment::CatchAll(n) => (2, n),
-            Segment::OptionalCatchAll(n) => (3, n),
-        }
-    }
-    routes.sort_by(|a, b| {
-        a.url
-            .iter()
-            .map(rank)
-            .cmp(b.url.iter().map(rank))
-            .then_with(|| a.file.display_path.cmp(&b.file.display_path))
-    });
-}
-
-/// Builds routes from folder paths relative to `app/`, each exporting GET:
-/// lets tests state trees in one line.
-#[doc(hidden)]
-pub fn build_routes(folders: &[&str]) -> Vec<Route> {
-    let mut bad = BTreeMap::new();
-    folders
-        .iter()
-        .map(|path| {
-            let folders: Vec<String> = path
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
-            let display_path = if path.is_empty() {
-                "app/route.rs".to_string()
-            } else {
-                format!("app/{path}/route.rs")
-            };
-            let file = RouteFile {
-                convention: Convention::App,
-                display_path,
-                abs_path: PathBuf::from(format!("/app/{path}/route.rs")),
-                folders,
-            };
-            let segs = segments(&file, &mut bad).expect("well-formed test folders");
-            let exports = parse::Exports {
-                methods: vec![model::Export {
-                    method: Method::Get,
-                    line: 1,
-                }],
-                any_method: false,
-                config: config::RouteConfig::default(),
-            };
-            make_route(file, segs, exports)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-pub(crate) mod tempdir {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// A folder under the system temp dir, removed on drop.
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new() -> TempDir {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "approute-codegen-{}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            TempDir(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 }
 
@@ -456,8 +211,8 @@ mod tests {
     use super::*;
 
     /// Writes `files` (path, source) under a temp crate dir and loads it.
-    fn load_tree(files: &[(&str, &str)]) -> (tempdir::TempDir, Result<RouteTree, Vec<Diagnostic>>) {
-        let dir = tempdir::TempDir::new();
+    fn load_tree(files: &[(&str, &str)]) -> (testkit::TempDir, Result<RouteTree, Vec<Diagnostic>>) {
+        let dir = testkit::TempDir::new();
         for (path, source) in files {
             let p = dir.path().join(path);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -518,8 +273,12 @@ mod tests {
             ("pages/api/old.rs", GET),
         ]);
         let tree = tree.unwrap();
-        let chain = |pattern: &str| -> Vec<String> {
-            let route = tree.routes.iter().find(|r| r.pattern() == pattern).unwrap();
+        let chain = |route_id: &str| -> Vec<String> {
+            let route = tree
+                .routes
+                .iter()
+                .find(|r| r.route_id() == route_id)
+                .unwrap();
             route
                 .middleware
                 .iter()
@@ -602,7 +361,7 @@ mod tests {
             .map(|&i| tree.middleware[i].file.display_path.as_str())
             .collect();
         assert_eq!(chain, ["app/middleware.rs"]);
-        assert_eq!(tree.public[0].url(), "/api/notes.txt");
+        assert_eq!(patterns::public_url(&tree.public[0]), "/api/notes.txt");
     }
 
     #[test]

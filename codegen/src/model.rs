@@ -4,44 +4,48 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// An HTTP method a route file can export, in the order `Allow` lists them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    Options,
+/// Declares [`Method`] from one list, so adding a method is one line.
+macro_rules! methods {
+    ($($variant:ident => $token:literal,)*) => {
+        /// An HTTP method a route file can export, in the order `Allow` lists them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Method {
+            $($variant,)*
+        }
+
+        impl Method {
+            /// Every method, in the order `Allow` lists them.
+            pub const ALL: &'static [Method] = &[$(Method::$variant,)*];
+
+            /// The exported name, which is also the HTTP method token.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Method::$variant => $token,)*
+                }
+            }
+        }
+    };
+}
+
+methods! {
+    Get => "GET",
+    Head => "HEAD",
+    Post => "POST",
+    Put => "PUT",
+    Patch => "PATCH",
+    Delete => "DELETE",
+    Options => "OPTIONS",
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
-        Method::Get,
-        Method::Head,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-        Method::Options,
-    ];
-
-    /// The exported name, which is also the HTTP method token.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-            Method::Options => "OPTIONS",
-        }
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.iter().copied().find(|m| m.as_str() == name)
     }
 
-    pub fn from_name(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.as_str() == name)
+    /// `GET, HEAD, POST, ...`: every method, for messages.
+    pub fn list() -> String {
+        let names: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
+        names.join(", ")
     }
 }
 
@@ -54,10 +58,17 @@ impl fmt::Display for Method {
 /// What one folder name under `app/` means.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {
-    /// A literal URL segment, already unescaped (`%5Fname` is `_name`).
-    Static(String),
+    /// A part of the URL.
+    Url(UrlSegment),
     /// `(name)`: organises files, adds nothing to the URL.
     Group(String),
+}
+
+/// One segment of a route's URL: what a folder adds to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlSegment {
+    /// A literal URL segment, already unescaped (`%5Fname` is `_name`).
+    Static(String),
     /// `[name]`: exactly one segment.
     Dynamic(String),
     /// `[...name]`: one or more segments.
@@ -66,27 +77,31 @@ pub enum Segment {
     OptionalCatchAll(String),
 }
 
-impl Segment {
+impl UrlSegment {
     /// The parameter this segment binds, if any.
     pub fn param(&self) -> Option<&str> {
         match self {
-            Segment::Dynamic(n) | Segment::CatchAll(n) | Segment::OptionalCatchAll(n) => Some(n),
-            Segment::Static(_) | Segment::Group(_) => None,
+            UrlSegment::Static(_) => None,
+            UrlSegment::Dynamic(n) | UrlSegment::CatchAll(n) | UrlSegment::OptionalCatchAll(n) => {
+                Some(n)
+            }
         }
     }
 
     pub fn is_catch_all(&self) -> bool {
-        matches!(self, Segment::CatchAll(_) | Segment::OptionalCatchAll(_))
+        matches!(
+            self,
+            UrlSegment::CatchAll(_) | UrlSegment::OptionalCatchAll(_)
+        )
     }
 
     /// The segment as Next.js writes it in a route id (`[id]`, `[...slug]`).
     pub fn display(&self) -> String {
         match self {
-            Segment::Static(s) => s.clone(),
-            Segment::Group(n) => format!("({n})"),
-            Segment::Dynamic(n) => format!("[{n}]"),
-            Segment::CatchAll(n) => format!("[...{n}]"),
-            Segment::OptionalCatchAll(n) => format!("[[...{n}]]"),
+            UrlSegment::Static(s) => s.clone(),
+            UrlSegment::Dynamic(n) => format!("[{n}]"),
+            UrlSegment::CatchAll(n) => format!("[...{n}]"),
+            UrlSegment::OptionalCatchAll(n) => format!("[[...{n}]]"),
         }
     }
 }
@@ -126,8 +141,8 @@ pub struct Export {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     pub file: RouteFile,
-    /// The URL-bearing segments, route groups left out.
-    pub url: Vec<Segment>,
+    /// The URL's segments (route groups add none).
+    pub url: Vec<UrlSegment>,
     /// True when some folder on the way is a `(group)`.
     pub in_group: bool,
     /// Sorted by method, one per method.
@@ -135,7 +150,7 @@ pub struct Route {
     /// A `pages/api` file's `pub fn handler`, which answers every method.
     pub any_method: bool,
     /// Its config constants (`REVALIDATE`, `BODY_LIMIT`, ...).
-    pub config: crate::config::RouteConfig,
+    pub config: RouteConfig,
     /// Indices into [`RouteTree::middleware`] of the middleware wrapping
     /// this route, outermost (closest to `app/`) first.
     pub middleware: Vec<usize>,
@@ -158,7 +173,7 @@ pub struct RouteTree {
     pub routes: Vec<Route>,
     pub middleware: Vec<Middleware>,
     /// The files under `public/`, sorted by path.
-    pub public: Vec<crate::public::PublicFile>,
+    pub public: Vec<PublicFile>,
     /// Indices into [`RouteTree::middleware`] wrapping the public files:
     /// `app/middleware.rs` only, as Next.js runs its one `middleware.ts`
     /// for public files too.
@@ -167,8 +182,8 @@ pub struct RouteTree {
 
 impl Route {
     /// The route id as Next.js prints it: `/api/users/[id]`, `/` for the root.
-    pub fn pattern(&self) -> String {
-        url_pattern(&self.url)
+    pub fn route_id(&self) -> String {
+        route_id(&self.url)
     }
 
     pub fn methods(&self) -> Vec<Method> {
@@ -176,8 +191,8 @@ impl Route {
     }
 }
 
-/// `/`-joined display form of URL segments.
-pub fn url_pattern(url: &[Segment]) -> String {
+/// The route id of a URL: its segments as Next.js writes them, `/`-joined.
+pub fn route_id(url: &[UrlSegment]) -> String {
     if url.is_empty() {
         return "/".to_string();
     }
@@ -194,4 +209,46 @@ pub enum TrailingSlash {
     Add,
     /// Serve `/a` and `/a/` alike (for clients that do not follow redirects).
     Both,
+}
+
+/// What a route file's config constants ask for (`config.rs` reads them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteConfig {
+    pub revalidate: Option<u64>,
+    pub cache_tags: Vec<String>,
+    pub cache_credentialed: bool,
+    pub body_limit: Option<u64>,
+    pub max_duration: Option<u64>,
+}
+
+/// The one hidden folder under `public/` that is served: RFC 8615
+/// well-known URIs (`security.txt`, ACME challenges) live there.
+pub const WELL_KNOWN: &str = ".well-known";
+
+/// A file under `public/`, with what its answers need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicFile {
+    /// Path shown to the user, relative to the crate: `public/img/a b.txt`.
+    pub display_path: String,
+    /// Absolute path, for `include_bytes!`.
+    pub abs_path: PathBuf,
+    /// The names below `public/`: `["img", "a b.txt"]`.
+    pub segments: Vec<String>,
+    /// `Content-Type`, from the extension.
+    pub content_type: &'static str,
+    /// A strong `ETag`, quoted: the length and a 64-bit FNV-1a hash of the
+    /// bytes, in hex.
+    pub etag: String,
+    /// Seconds since the Unix epoch of the file's modification time, when
+    /// the file system has one.
+    pub modified: Option<u64>,
+    /// Size in bytes.
+    pub len: u64,
+}
+
+impl PublicFile {
+    /// The path as Next.js compares it with page names: `/img/a b.txt`.
+    pub fn next_path(&self) -> String {
+        self.segments.iter().map(|s| format!("/{s}")).collect()
+    }
 }

@@ -4,7 +4,8 @@ use proc_macro2::Span;
 use syn::{Item, UseTree, Visibility};
 
 use crate::error::{Diagnostic, Location};
-use crate::model::{Convention, Export, Method};
+use crate::model::{Convention, Export, Method, RouteConfig, RouteFile};
+use crate::suggest;
 
 /// What a route file exports.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct Exports {
     /// A `pages/api` file's `pub fn handler`, answering every method.
     pub any_method: bool,
     /// Its config constants.
-    pub config: crate::config::RouteConfig,
+    pub config: RouteConfig,
 }
 
 /// The name of the one-handler form of a `pages/api` file, after Next.js's
@@ -65,7 +66,7 @@ pub fn parse_route_file(
         problems.push(
             Diagnostic::new(
                 format!("approute: `{ident}` in `{path}` is not an HTTP method, so it is not a handler"),
-                format!("did you mean `{method}`? Handlers are named after their method in capitals: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+                format!("did you mean `{method}`? Handlers are named after their method in capitals: {}", Method::list()),
             )
             .at(Location::at(path, source, line, col)),
         );
@@ -105,7 +106,7 @@ pub fn parse_route_file(
         problems.push(
             Diagnostic::new(
                 format!("approute: `{path}` exports no handler"),
-                format!("add one, e.g. `pub async fn GET() -> &'static str {{ \"ok\" }}`; a route file needs at least one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS{also}"),
+                format!("add one, e.g. `pub async fn GET() -> &'static str {{ \"ok\" }}`; a route file needs at least one of {}{also}", Method::list()),
             )
             .at(Location::file(path)),
         );
@@ -116,6 +117,55 @@ pub fn parse_route_file(
         config,
     };
     (exports, problems)
+}
+
+/// A route file's exports and its problems, or why it could not be read.
+pub type Parsed = Result<(Exports, Vec<Diagnostic>), Diagnostic>;
+
+/// Reads and parses every route file, in order. Parsing is most of the
+/// macro's time and each file stands alone, so large trees are split over
+/// the machine's cores (an incremental build leaves them idle while the one
+/// crate that changed recompiles).
+pub fn parse_route_files(files: &[RouteFile]) -> Vec<Parsed> {
+    let one = |file: &RouteFile| -> Parsed {
+        let source = read(file)?;
+        Ok(parse_route_file(
+            &file.display_path,
+            &source,
+            file.convention,
+        ))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    // Below this, starting threads costs more than it saves.
+    const FILES_PER_THREAD: usize = 64;
+    if threads < 2 || files.len() < 2 * FILES_PER_THREAD {
+        return files.iter().map(one).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// The text of a route or middleware file.
+pub fn read(file: &RouteFile) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(&file.abs_path).map_err(|e| {
+        Diagnostic::new(
+            format!("approute: cannot read `{}`: {e}", file.display_path),
+            "make the file readable UTF-8 text",
+        )
+        .at(Location::file(file.display_path.clone()))
+    })
 }
 
 /// The name of a middleware function, after axum's `from_fn` examples.
@@ -171,7 +221,10 @@ pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Ve
                 )
                 .at(Location::at(path, source, line, col)),
             );
-        } else if let Some(meant) = public.then(|| middleware_near_miss(&name)).flatten() {
+        } else if let Some(meant) = public
+            .then(|| suggest::export(&name, &[MIDDLEWARE_FN, LAYER_FN]))
+            .flatten()
+        {
             problems.push(
                 Diagnostic::new(
                     format!("approute: `{name}` in `{path}` is not a middleware export"),
@@ -191,13 +244,6 @@ pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Ve
         );
     }
     (exports, problems)
-}
-
-fn middleware_near_miss(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    [MIDDLEWARE_FN, LAYER_FN]
-        .into_iter()
-        .find(|meant| lower == *meant || (meant.len() > 5 && edit_distance(&lower, meant) <= 2))
 }
 
 fn use_names(tree: &UseTree, found: &mut impl FnMut(&syn::Ident)) {
@@ -244,7 +290,7 @@ impl Found {
             }),
             Some(_) => self.private.push((ident.clone(), what)),
             None if public => {
-                if let Some(method) = near_miss(&name) {
+                if let Some(method) = suggest::method(&name) {
                     self.near_misses.push((ident.clone(), method));
                 }
             }
@@ -270,36 +316,6 @@ fn pub_vis() -> Visibility {
 fn line_col(span: Span) -> (usize, usize) {
     let start = span.start();
     (start.line, start.column + 1)
-}
-
-/// The method a public name was probably meant to be: the same letters in
-/// another case (`Get`, `post`), or an all-capitals name one edit away
-/// (`POSTS`, `DELET`). Ordinary helpers (`get_user`, `path`) are not flagged.
-pub fn near_miss(name: &str) -> Option<Method> {
-    let upper = name.to_ascii_uppercase();
-    if let Some(m) = Method::from_name(&upper) {
-        return Some(m);
-    }
-    if name != upper || name.len() < 3 {
-        return None;
-    }
-    Method::ALL
-        .into_iter()
-        .find(|m| edit_distance(&upper, m.as_str()) <= 1)
-}
-
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -354,19 +370,6 @@ mod tests {
         assert!(p[0].contains("did you mean `POST`?"));
         assert!(p[1].contains("did you mean `POST`?"));
         assert!(p[2].contains("did you mean `DELETE`?"));
-    }
-
-    #[test]
-    fn near_miss_rules() {
-        assert_eq!(near_miss("Get"), Some(Method::Get));
-        assert_eq!(near_miss("get"), Some(Method::Get));
-        assert_eq!(near_miss("POSTS"), Some(Method::Post));
-        assert_eq!(near_miss("DELET"), Some(Method::Delete));
-        assert_eq!(near_miss("PATH"), Some(Method::Patch));
-        assert_eq!(near_miss("path"), None);
-        assert_eq!(near_miss("get_user"), None);
-        assert_eq!(near_miss("OK"), None);
-        assert_eq!(near_miss("MAX"), None);
     }
 
     #[test]

@@ -14,28 +14,51 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Route, Segment, TrailingSlash};
-use crate::public::{PublicFile, WELL_KNOWN};
+use crate::model::{PublicFile, Route, TrailingSlash, UrlSegment, WELL_KNOWN};
 
-/// What a registered pattern leads to.
+/// What a registered pattern leads to; `T` names what it serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// The route at this index in the routes list.
-    Route(usize),
-    /// The public file at this index in the public files list.
-    Public(usize),
+pub enum Target<T> {
+    Serve(T),
     /// 308 to the same path without its trailing slash.
     RedirectStrip,
     /// 308 to the same path with a trailing slash.
     RedirectAdd,
 }
 
+/// The route a pattern serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteRef {
+    /// Its index in the routes list.
+    pub index: usize,
+    /// The pattern is a catch-all's fill-in under a dynamic sibling's
+    /// `{param}`: its parameters are not the route's own, so `Params` must
+    /// be told which route matched.
+    pub fill_in: bool,
+}
+
+/// One matchit pattern and what it leads to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Registration {
+pub struct Registration<T> {
+    /// The matchit (and axum) pattern: `/api/users/{id}`.
     pub pattern: String,
-    pub target: Target,
-    /// Registered for a public file (to serve it, or its slash redirect).
-    pub public: bool,
+    pub target: Target<T>,
+}
+
+/// Every pattern to register, no pattern twice.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registrations {
+    /// The public files' patterns, which win every clash; `Serve` holds
+    /// the file's index in the public files list.
+    pub public: Vec<Registration<usize>>,
+    pub routes: Vec<Registration<RouteRef>>,
+}
+
+/// The catch-all route at a trie node.
+struct CatchAll {
+    param: String,
+    route: usize,
+    optional: bool,
 }
 
 #[derive(Default)]
@@ -43,8 +66,7 @@ struct Node {
     route: Option<usize>,
     statics: BTreeMap<String, Node>,
     dynamic: Option<(String, Box<Node>)>,
-    /// (parameter name, route index, optional)
-    catch_all: Option<(String, usize, bool)>,
+    catch_all: Option<CatchAll>,
 }
 
 fn build_trie(routes: &[Route]) -> Node {
@@ -53,22 +75,24 @@ fn build_trie(routes: &[Route]) -> Node {
         let mut node = &mut root;
         for seg in &route.url {
             node = match seg {
-                Segment::Static(s) => node.statics.entry(s.clone()).or_default(),
-                Segment::Dynamic(n) => {
+                UrlSegment::Static(s) => node.statics.entry(s.clone()).or_default(),
+                UrlSegment::Dynamic(n) => {
                     &mut node
                         .dynamic
                         .get_or_insert_with(|| (n.clone(), Box::default()))
                         .1
                 }
-                Segment::CatchAll(n) | Segment::OptionalCatchAll(n) => {
-                    let optional = matches!(seg, Segment::OptionalCatchAll(_));
-                    node.catch_all = Some((n.clone(), index, optional));
+                UrlSegment::CatchAll(n) | UrlSegment::OptionalCatchAll(n) => {
+                    node.catch_all = Some(CatchAll {
+                        param: n.clone(),
+                        route: index,
+                        optional: matches!(seg, UrlSegment::OptionalCatchAll(_)),
+                    });
                     break;
                 }
-                Segment::Group(_) => continue,
             };
         }
-        if !route.url.last().is_some_and(Segment::is_catch_all) {
+        if !route.url.last().is_some_and(UrlSegment::is_catch_all) {
             node.route = Some(index);
         }
     }
@@ -93,19 +117,40 @@ pub fn escape_static(segment: &str) -> String {
     out
 }
 
-/// The matchit pattern of a URL without catch-alls.
-fn matchit_pattern(url: &[Segment]) -> String {
+/// The matchit pattern of a URL.
+fn url_pattern(url: &[UrlSegment]) -> String {
     url.iter()
         .map(|s| match s {
-            Segment::Static(s) => format!("/{}", escape_static(s)),
-            Segment::Group(_) => String::new(),
-            Segment::Dynamic(n) => format!("/{{{n}}}"),
-            Segment::CatchAll(n) | Segment::OptionalCatchAll(n) => format!("/{{*{n}}}"),
+            UrlSegment::Static(s) => format!("/{}", escape_static(s)),
+            UrlSegment::Dynamic(n) => format!("/{{{n}}}"),
+            UrlSegment::CatchAll(n) | UrlSegment::OptionalCatchAll(n) => format!("/{{*{n}}}"),
         })
         .collect()
 }
 
-fn served(prefix: &str) -> String {
+/// The matchit pattern serving a public file: each name percent-encoded as
+/// a client sends it (`/img/a%20b.txt`).
+pub fn public_pattern(file: &PublicFile) -> String {
+    file.segments
+        .iter()
+        .map(|s| format!("/{}", escape_static(s)))
+        .collect()
+}
+
+/// A public file's URL as a client writes it (the pattern without
+/// matchit's doubled braces).
+pub fn public_url(file: &PublicFile) -> String {
+    public_pattern(file).replace("{{", "{").replace("}}", "}")
+}
+
+/// A route's pattern before its trailing-slash variants.
+struct Served {
+    pattern: String,
+    route: usize,
+    fill_in: bool,
+}
+
+fn own_url(prefix: &str) -> String {
     if prefix.is_empty() {
         "/".to_string()
     } else {
@@ -114,43 +159,56 @@ fn served(prefix: &str) -> String {
 }
 
 /// The patterns serving each route, before trailing-slash variants.
-fn serve(node: &Node, prefix: &str, out: &mut Vec<(String, usize)>) {
+fn route_patterns(node: &Node, prefix: &str, out: &mut Vec<Served>) {
+    let own = |route| Served {
+        pattern: own_url(prefix),
+        route,
+        fill_in: false,
+    };
     if let Some(route) = node.route {
-        out.push((served(prefix), route));
+        out.push(own(route));
     }
     for (name, child) in &node.statics {
-        serve(child, &format!("{prefix}/{}", escape_static(name)), out);
+        route_patterns(child, &format!("{prefix}/{}", escape_static(name)), out);
     }
-    if let Some((name, child)) = &node.dynamic {
-        serve(child, &format!("{prefix}/{{{name}}}"), out);
+    if let Some((param, child)) = &node.dynamic {
+        route_patterns(child, &format!("{prefix}/{{{param}}}"), out);
     }
-    if let Some((name, route, optional)) = &node.catch_all {
-        if *optional {
-            out.push((served(prefix), *route));
+    if let Some(catch_all) = &node.catch_all {
+        if catch_all.optional {
+            out.push(own(catch_all.route));
         }
         match &node.dynamic {
-            None => out.push((format!("{prefix}/{{*{name}}}"), *route)),
-            Some((param, child)) => {
-                fill(child, &format!("{prefix}/{{{param}}}"), name, *route, out)
-            }
+            None => out.push(Served {
+                pattern: format!("{prefix}/{{*{}}}", catch_all.param),
+                route: catch_all.route,
+                fill_in: false,
+            }),
+            Some((param, child)) => fill(child, &format!("{prefix}/{{{param}}}"), catch_all, out),
         }
     }
 }
 
-/// Gives the catch-all `route` every request under `node` (a dynamic
-/// sibling's subtree) that no route of that subtree answers.
-fn fill(node: &Node, prefix: &str, name: &str, route: usize, out: &mut Vec<(String, usize)>) {
-    let own_url_taken =
-        node.route.is_some() || matches!(node.catch_all, Some((_, _, optional)) if optional);
+/// Gives the catch-all every request under `node` (a dynamic sibling's
+/// subtree) that no route of that subtree answers.
+fn fill(node: &Node, prefix: &str, catch_all: &CatchAll, out: &mut Vec<Served>) {
+    let mut push = |pattern| {
+        out.push(Served {
+            pattern,
+            route: catch_all.route,
+            fill_in: true,
+        })
+    };
+    let own_url_taken = node.route.is_some() || node.catch_all.as_ref().is_some_and(|c| c.optional);
     if !own_url_taken {
-        out.push((prefix.to_string(), route));
+        push(prefix.to_string());
     }
     if node.catch_all.is_some() {
         return; // a deeper catch-all already takes everything below
     }
     match &node.dynamic {
-        Some((param, child)) => fill(child, &format!("{prefix}/{{{param}}}"), name, route, out),
-        None => out.push((format!("{prefix}/{{*{name}}}"), route)),
+        Some((param, child)) => fill(child, &format!("{prefix}/{{{param}}}"), catch_all, out),
+        None => push(format!("{prefix}/{{*{}}}", catch_all.param)),
     }
 }
 
@@ -161,56 +219,54 @@ pub fn registrations(
     routes: &[Route],
     public: &[PublicFile],
     slash: TrailingSlash,
-) -> Vec<Registration> {
+) -> Registrations {
     let mut serving = Vec::new();
-    serve(&build_trie(routes), "", &mut serving);
+    route_patterns(&build_trie(routes), "", &mut serving);
 
-    let mut out: Vec<Registration> = Vec::new();
+    let mut out = Registrations::default();
     let mut taken = BTreeSet::new();
-    let mut push_from = |out: &mut Vec<Registration>, pattern: String, target, public| {
-        if taken.insert(pattern.clone()) {
-            out.push(Registration {
-                pattern,
-                target,
-                public,
-            });
-        }
-    };
     for (i, file) in public.iter().enumerate() {
-        let pattern = file.pattern();
+        let pattern = public_pattern(file);
         let with_slash = format!("{pattern}/");
-        let target = Target::Public(i);
+        let target = Target::Serve(i);
         let (served, other) = match public_slash(file, slash) {
             PublicSlash::Strip => (pattern, (with_slash, Target::RedirectStrip)),
             PublicSlash::Add => (with_slash, (pattern, Target::RedirectAdd)),
             PublicSlash::Both => (pattern, (with_slash, target)),
         };
-        push_from(&mut out, served, target, true);
-        push_from(&mut out, other.0, other.1, true);
+        register(&mut taken, &mut out.public, served, target);
+        register(&mut taken, &mut out.public, other.0, other.1);
     }
-    let mut push = |out: &mut Vec<Registration>, pattern: String, target| {
-        push_from(out, pattern, target, false)
-    };
+    let mut push = |pattern: String, target| register(&mut taken, &mut out.routes, pattern, target);
     let mut variants = Vec::new();
-    for (pattern, route) in serving {
+    for Served {
+        pattern,
+        route,
+        fill_in,
+    } in serving
+    {
+        let target = Target::Serve(RouteRef {
+            index: route,
+            fill_in,
+        });
         // The route's own check handles slashes on catch-all requests.
         if pattern.contains("{*") || pattern == "/" {
-            push(&mut out, pattern, Target::Route(route));
+            push(pattern, target);
             continue;
         }
         let with_slash = format!("{pattern}/");
         match slash {
             TrailingSlash::Redirect => {
                 variants.push((with_slash, Target::RedirectStrip));
-                push(&mut out, pattern, Target::Route(route));
+                push(pattern, target);
             }
             TrailingSlash::Add => {
                 variants.push((pattern, Target::RedirectAdd));
-                push(&mut out, with_slash, Target::Route(route));
+                push(with_slash, target);
             }
             TrailingSlash::Both => {
-                push(&mut out, pattern, Target::Route(route));
-                push(&mut out, with_slash, Target::Route(route));
+                push(pattern, target);
+                push(with_slash, target);
             }
         }
     }
@@ -218,21 +274,30 @@ pub fn registrations(
     // `/files/[...path]` exists (and the redirect then leads to a 404).
     if slash == TrailingSlash::Redirect {
         for route in routes {
-            if let Some(Segment::CatchAll(_)) = route.url.last() {
+            if let Some(UrlSegment::CatchAll(_)) = route.url.last() {
                 let parent = &route.url[..route.url.len() - 1];
                 if !parent.is_empty() {
-                    variants.push((
-                        format!("{}/", matchit_pattern(parent)),
-                        Target::RedirectStrip,
-                    ));
+                    variants.push((format!("{}/", url_pattern(parent)), Target::RedirectStrip));
                 }
             }
         }
     }
     for (pattern, target) in variants {
-        push(&mut out, pattern, target);
+        push(pattern, target);
     }
     out
+}
+
+/// Adds `pattern` unless an earlier registration has it.
+fn register<T>(
+    taken: &mut BTreeSet<String>,
+    out: &mut Vec<Registration<T>>,
+    pattern: String,
+    target: Target<T>,
+) {
+    if taken.insert(pattern.clone()) {
+        out.push(Registration { pattern, target });
+    }
 }
 
 /// How a public file's URL treats a trailing slash.
@@ -279,13 +344,29 @@ fn public_slash(file: &PublicFile, slash: TrailingSlash) -> PublicSlash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build_routes;
+    use crate::testkit::build_routes;
 
     /// Registers like axum would and answers which route id a path reaches.
     struct Matcher {
         routes: Vec<Route>,
         public: Vec<PublicFile>,
-        router: matchit::Router<Target>,
+        router: matchit::Router<Hit>,
+    }
+
+    /// What a path reaches.
+    #[derive(Clone, Copy)]
+    enum Hit {
+        Public(usize),
+        Route(usize),
+        Redirect(&'static str),
+    }
+
+    fn hit<T>(target: Target<T>, serve: impl Fn(T) -> Hit) -> Hit {
+        match target {
+            Target::Serve(t) => serve(t),
+            Target::RedirectStrip => Hit::Redirect("308 strip"),
+            Target::RedirectAdd => Hit::Redirect("308 add"),
+        }
     }
 
     /// A public file at `path` below `public/`, for pattern tests.
@@ -310,10 +391,19 @@ mod tests {
             let routes = build_routes(paths);
             let public: Vec<PublicFile> = public.iter().map(|p| public_file(p)).collect();
             let mut router = matchit::Router::new();
-            for r in registrations(&routes, &public, slash) {
+            let regs = registrations(&routes, &public, slash);
+            let public_hits = regs
+                .public
+                .iter()
+                .map(|r| (&r.pattern, hit(r.target, Hit::Public)));
+            let route_hits = regs
+                .routes
+                .iter()
+                .map(|r| (&r.pattern, hit(r.target, |route| Hit::Route(route.index))));
+            for (pattern, hit) in public_hits.chain(route_hits) {
                 router
-                    .insert(r.pattern.clone(), r.target)
-                    .unwrap_or_else(|e| panic!("matchit refused {}: {e}", r.pattern));
+                    .insert(pattern.clone(), hit)
+                    .unwrap_or_else(|e| panic!("matchit refused {pattern}: {e}"));
             }
             Matcher {
                 routes,
@@ -324,10 +414,9 @@ mod tests {
 
         fn at(&self, path: &str) -> String {
             match self.router.at(path).map(|m| *m.value) {
-                Ok(Target::Public(i)) => self.public[i].display_path.clone(),
-                Ok(Target::Route(i)) => self.routes[i].pattern(),
-                Ok(Target::RedirectStrip) => "308 strip".into(),
-                Ok(Target::RedirectAdd) => "308 add".into(),
+                Ok(Hit::Public(i)) => self.public[i].display_path.clone(),
+                Ok(Hit::Route(i)) => self.routes[i].route_id(),
+                Ok(Hit::Redirect(what)) => what.into(),
                 Err(_) => "404".into(),
             }
         }
@@ -335,10 +424,27 @@ mod tests {
 
     #[test]
     fn plain_tree_patterns() {
-        let routes = build_routes(&["", "api/[id]", "docs/[[...slug]]", "files/[...path]"]);
+        let routes = build_routes(&[
+            "",
+            "api/[id]",
+            "docs/[[...slug]]",
+            "files/[...path]",
+            "x/[id]",
+            "x/[...rest]",
+        ]);
         let got: Vec<_> = registrations(&routes, &[], TrailingSlash::Redirect)
+            .routes
             .into_iter()
-            .map(|r| format!("{} {:?}", r.pattern, r.target))
+            .map(|r| match r.target {
+                Target::Serve(RouteRef { index, fill_in }) => {
+                    format!(
+                        "{} Route({index}){}",
+                        r.pattern,
+                        if fill_in { " fill-in" } else { "" }
+                    )
+                }
+                target => format!("{} {target:?}", r.pattern),
+            })
             .collect();
         assert_eq!(
             got,
@@ -348,9 +454,13 @@ mod tests {
                 "/docs Route(2)",
                 "/docs/{*slug} Route(2)",
                 "/files/{*path} Route(3)",
+                "/x/{id} Route(4)",
+                "/x/{id}/{*rest} Route(5) fill-in",
                 "/api/{id}/ RedirectStrip",
                 "/docs/ RedirectStrip",
+                "/x/{id}/ RedirectStrip",
                 "/files/ RedirectStrip",
+                "/x/ RedirectStrip",
             ]
         );
     }
@@ -488,7 +598,10 @@ mod tests {
             TrailingSlash::Redirect,
         );
         assert!(
-            !regs.iter().any(|r| r.target == Target::Route(0)),
+            !regs
+                .routes
+                .iter()
+                .any(|r| matches!(r.target, Target::Serve(RouteRef { index: 0, .. }))),
             "{regs:?}"
         );
     }

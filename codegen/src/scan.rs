@@ -1,11 +1,14 @@
-//! Walks `app/` and finds every `route.rs`, in a deterministic order.
+//! Walks `app/`, `pages/api/` and `public/`, in a deterministic order, and
+//! finds the route files, the middleware and the public files.
 
 use std::path::Path;
+use std::time::UNIX_EPOCH;
 
-use walkdir::WalkDir;
+use walkdir::{DirEntry, WalkDir};
 
 use crate::error::{Diagnostic, Location};
-use crate::model::{Convention, RouteFile};
+use crate::model::{Convention, PublicFile, RouteFile, WELL_KNOWN};
+use crate::public;
 
 /// The file name that makes a folder a route.
 pub const ROUTE_FILE: &str = "route.rs";
@@ -28,7 +31,7 @@ pub struct AppFiles {
 /// Files that look like a misspelt route file are reported, not skipped.
 pub fn scan(app_dir: &Path, display_dir: &str) -> (AppFiles, Vec<Diagnostic>) {
     let mut files = AppFiles::default();
-    let problems = walk(app_dir, display_dir, |rel, shown, problems| {
+    let problems = walk_code(app_dir, display_dir, |rel, shown, problems| {
         let name = file_name(rel);
         let folders = parent_names(rel);
         if name == ROUTE_FILE {
@@ -58,7 +61,7 @@ pub fn scan(app_dir: &Path, display_dir: &str) -> (AppFiles, Vec<Diagnostic>) {
 /// is `/api/users`. `_name.rs` files and `_folders` are private.
 pub fn scan_pages(pages_dir: &Path, display_dir: &str) -> (Vec<RouteFile>, Vec<Diagnostic>) {
     let mut files = Vec::new();
-    let problems = walk(pages_dir, display_dir, |rel, shown, problems| {
+    let problems = walk_code(pages_dir, display_dir, |rel, shown, problems| {
         let name = file_name(rel);
         let Some(stem) = name.strip_suffix(".rs") else {
             if is_javascript(&name) && rel.starts_with("api") {
@@ -112,24 +115,159 @@ fn route_file(
     }
 }
 
-/// Visits every non-private file under `root` in sorted order with its
-/// path relative to `root` and its path as shown to the user.
-fn walk(
+/// Finds the files to serve under `dir`, sorted by path. `display_dir` is
+/// how the user names the folder (`public`). A missing folder holds none.
+///
+/// Hidden files and folders (`.env`, `.DS_Store`, `.git/`) are skipped,
+/// except the top-level `.well-known/` folder. A symlink is followed only
+/// while it stays inside the folder; one that leads out is reported.
+pub fn scan_public(dir: &Path, display_dir: &str) -> (Vec<PublicFile>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    if !dir.is_dir() {
+        return (files, Vec::new());
+    }
+    let root = match dir.canonicalize() {
+        Ok(root) => root,
+        Err(e) => {
+            let problem = Diagnostic::new(
+                format!("approute: cannot read `{display_dir}/`: {e}"),
+                "check the permissions of that folder",
+            )
+            .at(Location::file(display_dir));
+            return (files, vec![problem]);
+        }
+    };
+    // Never out of the folder: whatever links lead to an entry must
+    // resolve inside it.
+    let stays_inside = |entry: &DirEntry, problems: &mut Vec<Diagnostic>| {
+        let inside = entry
+            .path()
+            .canonicalize()
+            .is_ok_and(|real| real.starts_with(&root));
+        if !inside {
+            let shown = display_path(dir, display_dir, entry.path());
+            let target = std::fs::read_link(entry.path())
+                .map(|t| format!(" to `{}`", t.display()))
+                .unwrap_or_default();
+            let what = if entry.file_type().is_dir() {
+                "folder"
+            } else {
+                "file"
+            };
+            problems.push(
+                Diagnostic::new(
+                    format!("approute: `{shown}` is a symlink{target} that leads out of `{display_dir}/`"),
+                    format!(
+                        "approute never serves files from outside `{display_dir}/` (Next.js would follow the link); copy the {what} into `{display_dir}/`, or delete the link"
+                    ),
+                )
+                .at(Location::file(shown)),
+            );
+        }
+        inside
+    };
+    let problems = walk(
+        dir,
+        display_dir,
+        &PUBLIC,
+        stays_inside,
+        |entry, rel, shown, problems| {
+            let segments: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let bytes = match std::fs::read(entry.path()) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    problems.push(
+                        Diagnostic::new(
+                            format!("approute: cannot read `{shown}`: {e}"),
+                            "make the file readable, or delete it",
+                        )
+                        .at(Location::file(shown)),
+                    );
+                    return;
+                }
+            };
+            let modified = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_secs());
+            files.push(PublicFile {
+                content_type: public::content_type(segments.last().map_or("", String::as_str)),
+                display_path: shown,
+                abs_path: dir.join(rel),
+                segments,
+                etag: public::etag(&bytes),
+                modified,
+                len: bytes.len() as u64,
+            });
+        },
+    );
+    (files, problems)
+}
+
+/// What a walk leaves out, and how it words a name that is not UTF-8.
+struct Rules {
+    /// Entries left out with everything below them.
+    skip: fn(&DirEntry) -> bool,
+    not_utf8_help: &'static str,
+}
+
+/// `app/` and `pages/`: `_private` folders are left out, as in Next.js.
+const CODE: Rules = Rules {
+    skip: is_private,
+    not_utf8_help: "rename it; URL segments must be text",
+};
+
+/// `public/`: hidden names are left out, `.well-known/` is served.
+const PUBLIC: Rules = Rules {
+    skip: is_hidden,
+    not_utf8_help: "rename it; URLs are text",
+};
+
+/// [`walk`] for `app/` and `pages/`: every folder but a private one is
+/// entered.
+fn walk_code(
     root: &Path,
     display_dir: &str,
     mut visit: impl FnMut(&Path, String, &mut Vec<Diagnostic>),
+) -> Vec<Diagnostic> {
+    let admit_all = |_: &DirEntry, _: &mut Vec<Diagnostic>| true;
+    walk(
+        root,
+        display_dir,
+        &CODE,
+        admit_all,
+        |_, rel, shown, problems| visit(rel, shown, problems),
+    )
+}
+
+/// Visits every file under `root` in sorted order with its path relative
+/// to `root` and its path as shown to the user. `admit` sees every entry
+/// first, folders too; one it refuses is left out with all below it.
+/// Entries that cannot be read and names that are not UTF-8 are reported
+/// here, for every tree alike.
+fn walk(
+    root: &Path,
+    display_dir: &str,
+    rules: &Rules,
+    mut admit: impl FnMut(&DirEntry, &mut Vec<Diagnostic>) -> bool,
+    mut visit: impl FnMut(&DirEntry, &Path, String, &mut Vec<Diagnostic>),
 ) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     if !root.is_dir() {
         return problems;
     }
     // Sorted so the generated code does not depend on the file system's order.
-    let walker = WalkDir::new(root)
+    let mut walker = WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_private(e));
-    for entry in walker {
+        .filter_entry(|e| e.depth() == 0 || !(rules.skip)(e));
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
@@ -147,6 +285,15 @@ fn walk(
                 continue;
             }
         };
+        if entry.depth() == 0 {
+            continue;
+        }
+        if !admit(&entry, &mut problems) {
+            if entry.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
@@ -158,13 +305,13 @@ fn walk(
             problems.push(
                 Diagnostic::new(
                     format!("approute: `{shown}` has a name that is not UTF-8"),
-                    "rename it; URL segments must be text",
+                    rules.not_utf8_help,
                 )
                 .at(Location::file(shown)),
             );
             continue;
         }
-        visit(rel, shown, &mut problems);
+        visit(&entry, rel, shown, &mut problems);
     }
     problems
 }
@@ -189,8 +336,14 @@ fn is_javascript(name: &str) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
-fn is_private(entry: &walkdir::DirEntry) -> bool {
+fn is_private(entry: &DirEntry) -> bool {
     entry.file_type().is_dir() && entry.file_name().to_string_lossy().starts_with('_')
+}
+
+fn is_hidden(entry: &DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    let well_known = entry.file_type().is_dir() && entry.depth() == 1 && name == WELL_KNOWN;
+    name.starts_with('.') && !well_known
 }
 
 /// `Some((meant name, extra hint))` for names a user plausibly meant as
@@ -212,8 +365,8 @@ fn misspelt_file(name: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// `app/<relative path>` with `/` separators on every platform.
-fn display_path(app_dir: &Path, display_dir: &str, path: &Path) -> String {
-    let rel = path.strip_prefix(app_dir).unwrap_or(path);
+fn display_path(root: &Path, display_dir: &str, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
     let mut out = display_dir.trim_end_matches('/').to_string();
     for part in rel.components() {
         out.push('/');
@@ -223,151 +376,4 @@ fn display_path(app_dir: &Path, display_dir: &str, path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-
-    fn tree(files: &[&str]) -> crate::tempdir::TempDir {
-        let dir = crate::tempdir::TempDir::new();
-        for f in files {
-            let p = dir.path().join(f);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(p, "").unwrap();
-        }
-        dir
-    }
-
-    #[test]
-    fn finds_route_files_sorted_and_skips_private_folders() {
-        let dir = tree(&[
-            "route.rs",
-            "b/route.rs",
-            "a/[id]/route.rs",
-            "a/_private/route.rs",
-            "_hidden/x/route.rs",
-            "a/helper.rs",
-            "%5Fkept/route.rs",
-        ]);
-        let (files, problems) = scan(dir.path(), "app");
-        assert!(problems.is_empty(), "{problems:?}");
-        let files = files.routes;
-        let shown: Vec<_> = files.iter().map(|f| f.display_path.as_str()).collect();
-        assert_eq!(
-            shown,
-            [
-                "app/%5Fkept/route.rs",
-                "app/a/[id]/route.rs",
-                "app/b/route.rs",
-                "app/route.rs"
-            ]
-        );
-        assert_eq!(files[1].folders, ["a", "[id]"]);
-        assert!(files[3].folders.is_empty());
-    }
-
-    #[test]
-    fn reports_misspelt_route_files() {
-        let dir = tree(&[
-            "a/routes.rs",
-            "b/Route.rs",
-            "c/route.ts",
-            "d/middlewares.rs",
-        ]);
-        let (files, problems) = scan(dir.path(), "app");
-        assert!(files.routes.is_empty());
-        let paths: Vec<_> = problems
-            .iter()
-            .map(|p| p.locations[0].path.as_str())
-            .collect();
-        assert_eq!(
-            paths,
-            [
-                "app/a/routes.rs",
-                "app/b/Route.rs",
-                "app/c/route.ts",
-                "app/d/middlewares.rs"
-            ]
-        );
-        assert!(problems[2].help.contains("port it to Rust"));
-        assert_eq!(problems[3].help, "rename it to `middleware.rs`");
-    }
-
-    #[test]
-    fn a_missing_folder_holds_no_routes() {
-        let dir = tree(&[]);
-        assert_eq!(
-            scan(&dir.path().join("app"), "app"),
-            (AppFiles::default(), vec![])
-        );
-        assert_eq!(
-            scan_pages(&dir.path().join("pages"), "pages"),
-            (vec![], vec![])
-        );
-    }
-
-    #[test]
-    fn finds_middleware_files() {
-        let dir = tree(&[
-            "middleware.rs",
-            "api/middleware.rs",
-            "api/route.rs",
-            "_x/middleware.rs",
-        ]);
-        let (files, problems) = scan(dir.path(), "app");
-        assert!(problems.is_empty());
-        let shown: Vec<_> = files
-            .middleware
-            .iter()
-            .map(|f| f.display_path.as_str())
-            .collect();
-        assert_eq!(shown, ["app/api/middleware.rs", "app/middleware.rs"]);
-        assert_eq!(files.middleware[0].folders, ["api"]);
-    }
-
-    #[test]
-    fn pages_api_files_are_routes_by_file_name() {
-        let dir = tree(&[
-            "api/hello.rs",
-            "api/users/index.rs",
-            "api/users/[id].rs",
-            "api/docs/[[...slug]].rs",
-            "api/_helpers.rs",
-            "api/_lib/db.rs",
-            "api/notes.md",
-        ]);
-        let (files, problems) = scan_pages(dir.path(), "pages");
-        assert!(problems.is_empty(), "{problems:?}");
-        let got: Vec<_> = files
-            .iter()
-            .map(|f| (f.display_path.as_str(), f.folders.join("/")))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (
-                    "pages/api/docs/[[...slug]].rs",
-                    "api/docs/[[...slug]]".to_string()
-                ),
-                ("pages/api/hello.rs", "api/hello".to_string()),
-                ("pages/api/users/[id].rs", "api/users/[id]".to_string()),
-                ("pages/api/users/index.rs", "api/users".to_string()),
-            ]
-        );
-        assert!(files.iter().all(|f| f.convention == Convention::Pages));
-    }
-
-    #[test]
-    fn pages_outside_api_and_javascript_routes_are_reported() {
-        let dir = tree(&["index.rs", "api/old.ts", "about.tsx"]);
-        let (files, problems) = scan_pages(dir.path(), "pages");
-        assert!(files.is_empty());
-        let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
-        assert_eq!(
-            messages,
-            [
-                "approute: `pages/api/old.ts` is a JavaScript API route",
-                "approute: `pages/index.rs` is outside `pages/api`"
-            ]
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,11 @@
-//! Reads one folder name as a URL segment, following Next.js 14's rules.
+//! Reads folder names as URL segments, following Next.js 14's rules: one
+//! name at a time ([`parse_segment`]), and a route file's whole path
+//! ([`file_url`]).
 
-use crate::model::Segment;
+use std::collections::BTreeMap;
+
+use crate::error::{Diagnostic, Location};
+use crate::model::{Convention, RouteFile, Segment, UrlSegment};
 
 /// Why a folder name is not a valid segment, and how to fix it.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,7 +30,7 @@ fn err(reason: impl Into<String>, fix: impl Into<String>) -> Result<Segment, Seg
 pub fn parse_segment(folder: &str) -> Result<Segment, SegmentError> {
     if let Some(inner) = folder.strip_prefix("[[").and_then(|s| s.strip_suffix("]]")) {
         return match inner.strip_prefix("...") {
-            Some(name) => param_name(folder, name).map(Segment::OptionalCatchAll),
+            Some(name) => param_name(folder, name).map(|n| url(UrlSegment::OptionalCatchAll(n))),
             None => err(
                 format!("`{folder}`: only catch-alls can be optional"),
                 format!("write `[[...{inner}]]` for an optional catch-all, or `[{inner}]` for one segment"),
@@ -34,8 +39,8 @@ pub fn parse_segment(folder: &str) -> Result<Segment, SegmentError> {
     }
     if let Some(inner) = folder.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
         return match inner.strip_prefix("...") {
-            Some(name) => param_name(folder, name).map(Segment::CatchAll),
-            None => param_name(folder, inner).map(Segment::Dynamic),
+            Some(name) => param_name(folder, name).map(|n| url(UrlSegment::CatchAll(n))),
+            None => param_name(folder, inner).map(|n| url(UrlSegment::Dynamic(n))),
         };
     }
     if folder.contains(['[', ']']) {
@@ -72,7 +77,11 @@ pub fn parse_segment(folder: &str) -> Result<Segment, SegmentError> {
             format!("slots only make sense for pages; rename the folder (to `%40{slot}` to serve `/@{slot}`)"),
         );
     }
-    Ok(Segment::Static(unescape_static(folder)))
+    Ok(url(UrlSegment::Static(unescape_static(folder))))
+}
+
+fn url(segment: UrlSegment) -> Segment {
+    Segment::Url(segment)
 }
 
 /// `%5F` (any case) at the start of a folder name stands for a literal `_`,
@@ -114,6 +123,69 @@ fn param_name(folder: &str, name: &str) -> Result<String, SegmentError> {
     Ok(name.to_string())
 }
 
+/// A route file's URL, read from its folder names.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FileUrl {
+    pub url: Vec<UrlSegment>,
+    /// Some folder on the way is a `(group)`.
+    pub in_group: bool,
+}
+
+/// The URL `file`'s folders make, or `None` when a folder name is
+/// malformed (the problem is recorded once per folder in `bad_folders`,
+/// however many files sit below it).
+pub fn file_url(
+    file: &RouteFile,
+    bad_folders: &mut BTreeMap<String, Diagnostic>,
+) -> Option<FileUrl> {
+    let mut out = FileUrl {
+        url: Vec::new(),
+        in_group: false,
+    };
+    let mut ok = true;
+    // The path of each name as the user sees it: `app/a/[id` or `pages/api/[id.rs`.
+    let (root, _) = file
+        .display_path
+        .split_once('/')
+        .unwrap_or((&file.display_path, ""));
+    let mut shown = root.to_string();
+    let last = file.folders.len().saturating_sub(1);
+    for (i, folder) in file.folders.iter().enumerate() {
+        shown = format!("{shown}/{folder}");
+        let is_file_stem = file.convention == Convention::Pages
+            && i == last
+            && !file.display_path.ends_with("/index.rs");
+        let where_ = if is_file_stem {
+            format!("{shown}.rs")
+        } else {
+            shown.clone()
+        };
+        let parsed = parse_segment(folder).and_then(|seg| match seg {
+            Segment::Group(_) if file.convention == Convention::Pages => Err(SegmentError {
+                reason: format!("`{folder}`: route groups are an App Router feature"),
+                fix: "move the route to `app/` as a `route.rs`, or rename the folder".into(),
+            }),
+            seg => Ok(seg),
+        });
+        match parsed {
+            Ok(Segment::Url(seg)) => out.url.push(seg),
+            Ok(Segment::Group(_)) => out.in_group = true,
+            Err(e) => {
+                ok = false;
+                bad_folders.entry(where_.clone()).or_insert_with(|| {
+                    let what = if is_file_stem { "file" } else { "folder" };
+                    Diagnostic::new(
+                        format!("approute: malformed {what} name {}", e.reason),
+                        e.fix,
+                    )
+                    .at(Location::file(where_.clone()))
+                });
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,16 +193,25 @@ mod tests {
     #[test]
     fn reads_every_segment_kind() {
         let cases = [
-            ("users", Segment::Static("users".into())),
-            ("rss.xml", Segment::Static("rss.xml".into())),
-            ("%5Funderscore", Segment::Static("_underscore".into())),
-            ("%5funderscore", Segment::Static("_underscore".into())),
-            ("%40me", Segment::Static("@me".into())),
+            ("users", url(UrlSegment::Static("users".into()))),
+            ("rss.xml", url(UrlSegment::Static("rss.xml".into()))),
+            (
+                "%5Funderscore",
+                url(UrlSegment::Static("_underscore".into())),
+            ),
+            (
+                "%5funderscore",
+                url(UrlSegment::Static("_underscore".into())),
+            ),
+            ("%40me", url(UrlSegment::Static("@me".into()))),
             ("(marketing)", Segment::Group("marketing".into())),
-            ("[id]", Segment::Dynamic("id".into())),
-            ("[post-id]", Segment::Dynamic("post-id".into())),
-            ("[...path]", Segment::CatchAll("path".into())),
-            ("[[...slug]]", Segment::OptionalCatchAll("slug".into())),
+            ("[id]", url(UrlSegment::Dynamic("id".into()))),
+            ("[post-id]", url(UrlSegment::Dynamic("post-id".into()))),
+            ("[...path]", url(UrlSegment::CatchAll("path".into()))),
+            (
+                "[[...slug]]",
+                url(UrlSegment::OptionalCatchAll("slug".into())),
+            ),
         ];
         for (folder, want) in cases {
             assert_eq!(parse_segment(folder), Ok(want), "{folder}");

@@ -1,7 +1,7 @@
 //! Thin proc-macro shell over `approute-codegen`: read the arguments, run
 //! the pipeline, hand back its code or its errors.
 
-use approute_codegen::{EmitOptions, Options, TrailingSlash};
+use approute_codegen::{EmitOptions, Options, StateType, TrailingSlash};
 use proc_macro::TokenStream;
 use quote::{quote, ToTokens};
 use syn::parse::{Parse, ParseStream};
@@ -44,9 +44,8 @@ pub fn app(input: TokenStream) -> TokenStream {
     }
 }
 
-/// One `compile_error!` per problem, so rustc lists them all, plus an
-/// empty stand-in module so the rest of the crate still type-checks and
-/// the user sees only the real errors.
+/// One `compile_error!` per problem, so rustc lists them all, then
+/// codegen's stand-in for the module (see `approute_codegen::emit::emit_stub`).
 fn errors(problems: &[approute_codegen::Diagnostic], emit: &EmitOptions) -> TokenStream {
     let count = problems.len();
     let messages = problems.iter().enumerate().map(|(i, p)| {
@@ -56,34 +55,12 @@ fn errors(problems: &[approute_codegen::Diagnostic], emit: &EmitOptions) -> Toke
         );
         quote!(::core::compile_error!(#msg);)
     });
-    let module = Ident::new(
-        emit.module.as_deref().unwrap_or("app"),
-        proc_macro2::Span::call_site(),
-    );
-    // The real `router()`'s signature: a generic one would leave
-    // `let r = app::router();` with a type to infer, one more error.
-    let state: proc_macro2::TokenStream = emit
-        .state
-        .as_deref()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| quote!(()));
-    let glob = emit.state.as_ref().map(|_| {
-        quote!(
-            #[allow(unused_imports)]
-            use super::*;
-        )
-    });
+    let stub: proc_macro2::TokenStream = approute_codegen::emit::emit_stub(emit)
+        .parse()
+        .expect("the stub module lexes");
     quote! {
         #(#messages)*
-        #[allow(dead_code)]
-        pub mod #module {
-            #glob
-            pub static ROUTES: &[::approute::RouteInfo] = &[];
-            pub static PUBLIC_FILES: &[::approute::PublicFile] = &[];
-            pub fn router() -> ::approute::__private::Router<#state> {
-                ::approute::__private::Router::new()
-            }
-        }
+        #stub
     }
     .into()
 }
@@ -93,7 +70,7 @@ struct Args {
     dir: Option<String>,
     pages: Option<String>,
     public: Option<String>,
-    state: Option<String>,
+    state: Option<StateType>,
     trailing_slash: TrailingSlash,
     module: Option<String>,
 }
@@ -109,7 +86,7 @@ impl Parse for Args {
                 "public" => args.public = Some(syn::parse2::<LitStr>(value)?.value()),
                 "state" => {
                     let ty = syn::parse2::<syn::Type>(value)?;
-                    args.state = Some(ty.to_token_stream().to_string());
+                    args.state = Some(StateType::new(&ty));
                 }
                 "module" => args.module = Some(syn::parse2::<Ident>(value)?.to_string()),
                 "trailing_slash" => {

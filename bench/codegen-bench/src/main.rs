@@ -48,7 +48,7 @@ fn main() {
         let tree = approute_codegen::load(&options).unwrap();
         load.push(micros(t));
         let t = Instant::now();
-        let text = approute_codegen::emit::emit(&tree, &options.emit).unwrap();
+        let text = approute_codegen::emit::emit(&tree, &options.emit);
         emit.push(micros(t));
         let t = Instant::now();
         let file = syn::parse_file(&text).unwrap();

@@ -1,22 +1,20 @@
-//! Accounts and sessions: argon2id password hashes, random session tokens
-//! kept in the database (only their SHA-256, so a leaked table opens no
-//! session), and the cookie that carries them.
+//! Sessions: random session tokens kept in the database (only their
+//! SHA-256, so a leaked table opens no session), the cookie that carries
+//! them, and the `Origin` check every endpoint that reads or sets it makes.
+//! Passwords are hashed in [`crate::passwords`].
 //!
 //! `app/api/(private)/middleware.rs` turns the cookie (or an
 //! `Authorization: Bearer` token, for API clients) into a [`CurrentUser`]
 //! that handlers below it take as an argument.
 
-use std::sync::OnceLock;
-
 use approute::axum::extract::FromRequestParts;
-use approute::axum::http::{header, request::Parts, HeaderMap, HeaderValue};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use approute::axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::proxy::Arrival;
 use crate::util::{hex, now_millis, random_token};
 use crate::Db;
 
@@ -42,56 +40,6 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             .cloned()
             .ok_or_else(|| ApiError::unauthorized("sign in first"))
     }
-}
-
-fn argon2(config: &Config) -> Result<Argon2<'static>, ApiError> {
-    let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, 1, None)
-        .map_err(ApiError::internal)?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
-
-/// The PHC string (`$argon2id$v=19$m=...`) for `password`, with a fresh
-/// random salt. Runs on the blocking pool: it takes tens of milliseconds
-/// of CPU on purpose.
-pub async fn hash_password(config: &Config, password: String) -> Result<String, ApiError> {
-    let argon2 = argon2(config)?;
-    tokio::task::spawn_blocking(move || {
-        argon2
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)?
-}
-
-/// Whether `password` matches the PHC string `hash` (whose own parameters
-/// are used). With no hash (no such user) it checks against a dummy one, so
-/// the answer takes as long either way and does not tell which emails exist.
-pub async fn verify_password(
-    config: &Config,
-    hash: Option<String>,
-    password: String,
-) -> Result<bool, ApiError> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let hash = match hash {
-        Some(hash) => hash,
-        None => match DUMMY.get() {
-            Some(dummy) => dummy.clone(),
-            None => {
-                let dummy = hash_password(config, random_token()).await?;
-                DUMMY.get_or_init(|| dummy).clone()
-            }
-        },
-    };
-    let argon2 = argon2(config)?;
-    tokio::task::spawn_blocking(move || {
-        argon2
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
-    })
-    .await
-    .map_err(ApiError::internal)
 }
 
 /// What the database keeps for a token: its SHA-256, in hex.
@@ -168,10 +116,10 @@ pub fn request_token(headers: &HeaderMap) -> Option<String> {
 
 /// `Set-Cookie` for a new session: `HttpOnly` (scripts cannot read it),
 /// `SameSite=Lax` (other sites' forms and fetches do not send it), `Secure`
-/// when the client came over TLS.
-pub fn session_cookie(token: &str, config: &Config, headers: &HeaderMap) -> HeaderValue {
+/// when the client came over TLS or the public URL is `https`.
+pub fn session_cookie(token: &str, config: &Config, arrival: &Arrival) -> HeaderValue {
     let max_age = config.session_ttl.as_secs();
-    let secure = secure_attr(config, headers);
+    let secure = secure_attr(config, arrival);
     HeaderValue::from_str(&format!(
         "{COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
     ))
@@ -179,19 +127,60 @@ pub fn session_cookie(token: &str, config: &Config, headers: &HeaderMap) -> Head
 }
 
 /// `Set-Cookie` that removes the session cookie.
-pub fn clear_cookie(config: &Config, headers: &HeaderMap) -> HeaderValue {
-    let secure = secure_attr(config, headers);
+pub fn clear_cookie(config: &Config, arrival: &Arrival) -> HeaderValue {
+    let secure = secure_attr(config, arrival);
     HeaderValue::from_str(&format!(
         "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
     ))
     .expect("ASCII")
 }
 
-fn secure_attr(config: &Config, headers: &HeaderMap) -> &'static str {
-    if config.secure_cookies || crate::util::is_https(headers) {
+fn secure_attr(config: &Config, arrival: &Arrival) -> &'static str {
+    if config.secure_cookies || arrival.https || config.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
+    }
+}
+
+/// A state-changing request (POST, PATCH, DELETE, ...) whose `Origin` is
+/// another site: with `SameSite=Lax` cookies, refusing these closes
+/// cross-site request forgery, including a cross-site form that would sign
+/// the user out. Same site means the host the request was sent to (`Host`,
+/// or a trusted proxy's `X-Forwarded-Host`) or the configured public URL.
+pub fn is_cross_site_write(
+    config: &Config,
+    arrival: &Arrival,
+    method: &Method,
+    headers: &HeaderMap,
+) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false; // not a browser, or a same-origin GET-like navigation
+    };
+    if origin.trim_end_matches('/') == config.public_url {
+        return false;
+    }
+    let origin_host = origin.split_once("://").map_or(origin, |(_, host)| host);
+    arrival.host.as_deref() != Some(origin_host)
+}
+
+/// `403` for a cross-site write (see [`is_cross_site_write`]).
+pub fn refuse_cross_site(
+    config: &Config,
+    arrival: &Arrival,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    if is_cross_site_write(config, arrival, method, headers) {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -256,12 +245,41 @@ mod tests {
     #[test]
     fn cookie_attributes() {
         let config = Config::default();
-        let mut headers = HeaderMap::new();
-        let plain = session_cookie("t", &config, &headers);
+        let mut arrival = Arrival::default();
+        let plain = session_cookie("t", &config, &arrival);
         assert!(plain.to_str().unwrap().contains("HttpOnly; SameSite=Lax"));
         assert!(!plain.to_str().unwrap().contains("Secure"));
-        headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        let tls = session_cookie("t", &config, &headers);
+        arrival.https = true;
+        let tls = session_cookie("t", &config, &arrival);
         assert!(tls.to_str().unwrap().ends_with("; Secure"));
+        let public = Config {
+            public_url: "https://notes.example".into(),
+            ..Config::default()
+        };
+        let behind_tls = session_cookie("t", &public, &Arrival::default());
+        assert!(behind_tls.to_str().unwrap().ends_with("; Secure"));
+    }
+
+    #[test]
+    fn cross_site_writes() {
+        let config = Config::default();
+        let arrival = Arrival {
+            host: Some("notes.internal:8080".into()),
+            ..Arrival::default()
+        };
+        let check = |method: Method, origin: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, origin.parse().unwrap());
+            }
+            is_cross_site_write(&config, &arrival, &method, &headers)
+        };
+        assert!(check(Method::POST, Some("https://evil.example")));
+        assert!(check(Method::DELETE, Some("null")));
+        assert!(!check(Method::POST, Some("http://notes.internal:8080")));
+        // The public URL is this site too, whatever the Host.
+        assert!(!check(Method::POST, Some(&config.public_url)));
+        assert!(!check(Method::POST, None));
+        assert!(!check(Method::GET, Some("https://evil.example")));
     }
 }

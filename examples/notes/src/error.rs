@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use approute::axum::extract::rejection::{JsonRejection, QueryRejection};
 use approute::axum::extract::{FromRequest, Request};
-use approute::axum::http::StatusCode;
+use approute::axum::http::{header, HeaderValue, StatusCode};
 use approute::axum::response::{IntoResponse, Response};
 use approute::axum::Json;
 use serde::de::DeserializeOwned;
@@ -20,6 +20,8 @@ pub struct ApiError {
     pub fields: BTreeMap<&'static str, String>,
     /// Extra members of the error object (e.g. the current note on a 409).
     pub extra: Option<serde_json::Value>,
+    /// Seconds for a `Retry-After` header (on a 429 or 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             message: message.into(),
             fields: BTreeMap::new(),
             extra: None,
+            retry_after: None,
         }
     }
 
@@ -60,7 +63,22 @@ impl ApiError {
             message: format!("invalid {}", names.join(", ")),
             fields,
             extra: None,
+            retry_after: None,
         }
+    }
+
+    /// `429 Too Many Requests`, to be tried again in `secs` seconds.
+    pub fn too_many(message: impl Into<String>, secs: u64) -> ApiError {
+        let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
+        error.retry_after = Some(secs);
+        error
+    }
+
+    /// `503 Service Unavailable`, to be tried again in `secs` seconds.
+    pub fn busy(message: impl Into<String>, secs: u64) -> ApiError {
+        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
+        error.retry_after = Some(secs);
+        error
     }
 
     /// `500`: logs the cause, tells the client nothing about it.
@@ -98,7 +116,13 @@ impl IntoResponse for ApiError {
                 error[k] = v;
             }
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -16,7 +16,10 @@ pub mod events;
 pub mod feed_cache;
 pub mod forms;
 pub mod legacy;
+pub mod lockout;
 pub mod notes;
+pub mod passwords;
+pub mod proxy;
 pub mod util;
 pub mod webhooks;
 
@@ -51,6 +54,10 @@ pub struct AppState {
     pub legacy: legacy::Client,
     /// The answers cached for routes with `REVALIDATE` (the feed).
     pub cache: approute::cache::Cache,
+    /// Password hashing, a bounded number at a time.
+    pub passwords: Arc<passwords::Passwords>,
+    /// Wrong-password counts per account, for sign-in.
+    pub lockout: Arc<lockout::Lockout>,
     /// Flipped to `true` to end every open event stream (at shutdown).
     closing: Arc<watch::Sender<bool>>,
 }
@@ -59,13 +66,15 @@ impl AppState {
     /// Connects to `url` (a SQLite path or `sqlite:`/`postgres:` URL), runs
     /// the migrations, and takes every other setting from the environment.
     pub async fn connect(url: &str) -> Result<AppState, sqlx::Error> {
-        let mut config = Config::from_env();
+        let mut config = Config::from_env().map_err(|e| sqlx::Error::Configuration(e.into()))?;
         config.database_url = url.to_string();
         AppState::with_config(config).await
     }
 
     /// Connects to `config.database_url` and runs the migrations.
     pub async fn with_config(config: Config) -> Result<AppState, sqlx::Error> {
+        let passwords =
+            passwords::Passwords::new(&config).map_err(|e| sqlx::Error::Configuration(e.into()))?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let (events, _) = broadcast::channel(1024);
@@ -73,6 +82,8 @@ impl AppState {
         Ok(AppState {
             db,
             legacy: legacy::Client::new(),
+            passwords: Arc::new(passwords),
+            lockout: Arc::new(lockout::Lockout::new(&config)),
             config: Arc::new(config),
             events,
             cache: feed_cache::new(),

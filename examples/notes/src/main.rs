@@ -1,15 +1,25 @@
 //! The notes service: `cargo run -p notes`, then open http://127.0.0.1:3000.
 //!
 //! Reads `DATABASE_URL` (default `notes.db`, created on first run; or
-//! `postgres://...`), `HOST`/`PORT`, `LEGACY_API_URL`, `WEBHOOK_SECRET_*`:
-//! see `notes::Config`. Migrations run at start-up.
+//! `postgres://...`), `HOST`/`PORT`, `NOTES_PUBLIC_URL`,
+//! `NOTES_TRUSTED_PROXIES`, `LEGACY_API_URL`, `WEBHOOK_SECRET_*`: see
+//! `notes::Config`. Migrations run at start-up.
 
 use notes::{AppState, Config};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     approute::serve::init_logging();
-    let config = Config::from_env();
+    let config = Config::from_env().map_err(std::io::Error::other)?;
+    tracing::info!(
+        "public URL {}; X-Forwarded-* believed from {}",
+        config.public_url,
+        if config.trusted_proxies.is_empty() {
+            "no one (NOTES_TRUSTED_PROXIES is empty)"
+        } else {
+            "NOTES_TRUSTED_PROXIES"
+        }
+    );
     let state = AppState::with_config(config)
         .await
         .map_err(|e| std::io::Error::other(format!("database: {e}")))?;

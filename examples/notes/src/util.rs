@@ -1,4 +1,5 @@
-//! Small helpers: time, randomness, hex, HTML escaping, request facts.
+//! Small helpers: time, randomness, hex, HTML escaping, what the client
+//! accepts. (How it reached us, through which proxy: `crate::proxy`.)
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -74,27 +75,6 @@ pub fn url_encode(text: &str) -> String {
 /// Unix time in seconds.
 pub fn now_secs() -> i64 {
     now_millis() / 1000
-}
-
-/// Whether the request reached us through TLS (a proxy in front says so
-/// with `X-Forwarded-Proto: https`).
-pub fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').next().unwrap_or("").trim() == "https")
-}
-
-/// `https://example.com` as the client sees this server, for absolute links
-/// (RSS needs them).
-pub fn origin(headers: &HeaderMap) -> String {
-    let scheme = if is_https(headers) { "https" } else { "http" };
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
 }
 
 /// Whether the client prefers JSON (an API client) over HTML (a browser

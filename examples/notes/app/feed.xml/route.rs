@@ -4,14 +4,18 @@
 //! `export const revalidate = 60`), and `CACHE_TAGS` names it for purging
 //! when a public note changes.
 //! The handler also says so to browsers and CDNs with `Cache-Control`.
+//!
+//! The links use the configured public URL (`NOTES_PUBLIC_URL`), never the
+//! request's `Host` or `X-Forwarded-Host`: the cached answer goes to
+//! everyone, so nothing in it may come from one client's headers.
 
 use approute::axum::extract::State;
-use approute::axum::http::{header, HeaderMap};
+use approute::axum::http::header;
 use approute::axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::notes;
-use crate::util::{escape_html, origin};
+use crate::util::escape_html;
 use crate::AppState;
 
 pub const REVALIDATE: u64 = 60;
@@ -20,17 +24,14 @@ pub const CACHE_TAGS: &[&str] = &["feed"];
 /// (which carries the session cookie) may be answered from the cache too.
 pub const CACHE_CREDENTIALED: bool = true;
 
-pub async fn GET(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
+pub async fn GET(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let notes = notes::latest_public(&state, 50).await?;
-    let base = origin(&headers);
+    let base = &state.config.public_url;
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\">\n<channel>\n",
     );
     xml.push_str("<title>Public notes</title>\n");
-    xml.push_str(&format!("<link>{}/</link>\n", escape_html(&base)));
+    xml.push_str(&format!("<link>{}/</link>\n", escape_html(base)));
     xml.push_str("<description>The newest public notes</description>\n");
     for note in &notes {
         let link = escape_html(&format!("{base}/notes/{}", note.id));

@@ -1,15 +1,17 @@
 //! `GET /robots.txt`: plain text for crawlers; the API is off limits, the
 //! public notes and their feed are not.
 
-use approute::axum::http::{header, HeaderMap};
+use approute::axum::extract::State;
+use approute::axum::http::header;
 use approute::axum::response::IntoResponse;
 
-use crate::util::origin;
+use crate::AppState;
 
-pub async fn GET(headers: HeaderMap) -> impl IntoResponse {
+/// The sitemap's address is the configured public URL, as in the feed.
+pub async fn GET(State(state): State<AppState>) -> impl IntoResponse {
     let body = format!(
         "User-agent: *\nAllow: /\nDisallow: /api/\n\nSitemap: {}/feed.xml\n",
-        origin(&headers)
+        state.config.public_url
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
 }

@@ -3,11 +3,17 @@
 
 use serde_json::json;
 
+use notes::proxy::TrustedProxies;
+
 use crate::support::{multipart, TestApp};
 
 #[tokio::test]
 async fn sign_up_sets_a_safe_session_cookie() {
-    let app = TestApp::start().await;
+    // Loopback is the TLS-terminating proxy here.
+    let app = TestApp::with_peer_addresses(|config| {
+        config.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
     let client = app.client();
     let res = client
         .post_json(
@@ -37,6 +43,47 @@ async fn sign_up_sets_a_safe_session_cookie() {
     let res = client.send(req).await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert!(res.header("set-cookie").ends_with("; Secure"));
+}
+
+/// `X-Forwarded-Proto` from a client that is not a trusted proxy (none is,
+/// by default) changes nothing.
+#[tokio::test]
+async fn forwarded_headers_from_untrusted_clients_are_ignored() {
+    for app in [
+        // Peer addresses known, loopback not trusted.
+        TestApp::with_peer_addresses(|_| {}).await,
+        // `approute::serve` (no peer address): nobody is trusted.
+        TestApp::with(|config| {
+            config.trusted_proxies = TrustedProxies::parse("0.0.0.0/0, ::/0").unwrap();
+        })
+        .await,
+    ] {
+        let client = app.client();
+        let req = client.request_with(
+            "POST",
+            "/api/auth/signup",
+            &[
+                ("content-type", "application/json"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "attacker.example"),
+            ],
+            json!({ "email": "alice@example.com", "password": "correct horse" }).to_string(),
+        );
+        let res = client.send(req).await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        assert!(!res.header("set-cookie").contains("Secure"));
+        // Nor does a forwarded host make another site's Origin this one.
+        let req = client.request_with(
+            "POST",
+            "/api/auth/signout",
+            &[
+                ("origin", "https://attacker.example"),
+                ("x-forwarded-host", "attacker.example"),
+            ],
+            "",
+        );
+        assert_eq!(client.send(req).await.status, 403);
+    }
 }
 
 #[tokio::test]
@@ -205,6 +252,109 @@ async fn sign_out_ends_the_session() {
     // The old cookie is dead on the server, whatever the browser keeps.
     assert_eq!(alice.get("/api/me").await.status, 401);
     assert_eq!(alice.get("/api/notes").await.status, 401);
+}
+
+/// A cross-site form posting to sign-out would end the session (its
+/// `Set-Cookie` clears the cookie even though `SameSite=Lax` kept the
+/// cookie from being sent): refused like every other cross-site write.
+#[tokio::test]
+async fn cross_site_sign_out_is_refused() {
+    let app = TestApp::start().await;
+    let alice = app.user("alice@example.com").await;
+    let evil = alice.request_with(
+        "POST",
+        "/api/auth/signout",
+        &[("origin", "https://evil.example")],
+        "",
+    );
+    let res = alice.send(evil).await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    assert!(res.headers.get("set-cookie").is_none());
+    assert_eq!(alice.get("/api/me").await.status, 200, "still signed in");
+
+    // Sign-in and sign-up refuse other sites too (login CSRF).
+    for path in ["/api/auth/signin", "/api/auth/signup"] {
+        let req = alice.request_with(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("origin", "https://evil.example"),
+            ],
+            json!({ "email": "mallory@example.com", "password": "correct horse" }).to_string(),
+        );
+        assert_eq!(alice.send(req).await.status, 403, "{path}");
+    }
+
+    // The page itself (same origin) signs out.
+    let own = format!("http://127.0.0.1:{}", app.addr.port());
+    let same = alice.request_with("POST", "/api/auth/signout", &[("origin", &own)], "");
+    assert_eq!(alice.send(same).await.status, 204);
+    assert_eq!(alice.get("/api/me").await.status, 401);
+}
+
+/// Wrong passwords in a row lock the account's sign-ins (`429` with
+/// `Retry-After`, even with the right password) until the lock passes; a
+/// right password before that starts the count again.
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_for_a_while() {
+    let app = TestApp::with(|config| {
+        config.signin_lockout = std::time::Duration::from_secs(2);
+        // Room for every parallel attempt below: none turned away busy.
+        config.argon2_queue = 16;
+    })
+    .await;
+    app.user("alice@example.com").await;
+    app.user("bob@example.com").await;
+    let client = app.client();
+    let sign_in = |email: &'static str, password: &'static str| {
+        let client = client.clone();
+        let body = json!({ "email": email, "password": password });
+        async move { client.post_json("/api/auth/signin", &body).await }
+    };
+    const ALICE: &str = "alice@example.com";
+    let wrong = || sign_in(ALICE, "wrong horse");
+
+    // Nine wrong, one right: the count starts again.
+    for _ in 0..9 {
+        assert_eq!(wrong().await.status, 401);
+    }
+    assert_eq!(sign_in(ALICE, "correct horse").await.status, 200);
+
+    // Ten wrong in a row: the eleventh attempt is refused, right or not.
+    for n in 1..=10 {
+        let res = wrong().await;
+        assert_eq!(res.status, 401, "attempt {n}: {}", res.text());
+    }
+    let locked = sign_in(ALICE, "correct horse").await;
+    assert_eq!(locked.status, 429, "{}", locked.text());
+    let retry: u64 = locked.header("retry-after").parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After: {retry}");
+    assert!(locked.headers.get("set-cookie").is_none());
+    // Emails without an account lock the same way (no hint which exist),
+    // and guesses sent all at once do not slip past the count.
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..11 {
+        guesses.spawn(sign_in("nobody@example.com", "wrong horse"));
+    }
+    let mut statuses: Vec<u16> = guesses
+        .join_all()
+        .await
+        .iter()
+        .map(|res| res.status)
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [vec![401; 10], vec![429]].concat());
+    // Other accounts are not affected.
+    assert_eq!(
+        sign_in("bob@example.com", "correct horse").await.status,
+        200
+    );
+
+    // Once the lock has passed, the right password works.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(sign_in(ALICE, "correct horse").await.status, 200);
+    assert_eq!(wrong().await.status, 401);
 }
 
 #[tokio::test]

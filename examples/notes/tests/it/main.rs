@@ -8,6 +8,7 @@ mod crud;
 mod forms;
 mod legacy;
 mod pages;
+mod signin_load;
 mod sse;
 mod support;
 mod webhooks;

@@ -5,7 +5,7 @@ use crate::support::TestApp;
 
 #[tokio::test]
 async fn feed_lists_public_notes_as_rss() {
-    let app = TestApp::start().await;
+    let app = TestApp::with(|config| config.public_url = "https://notes.example".into()).await;
     let alice = app.user("alice@example.com").await;
     alice.create_note("Hidden", "private body", false).await;
     let public = alice
@@ -29,11 +29,8 @@ async fn feed_lists_public_notes_as_rss() {
         xml.contains("<description>body with &quot;quotes&quot;</description>"),
         "{xml}"
     );
-    let link = format!(
-        "<link>http://127.0.0.1:{}/notes/{}</link>",
-        app.addr.port(),
-        public["id"]
-    );
+    assert!(xml.contains("<link>https://notes.example/</link>"), "{xml}");
+    let link = format!("<link>https://notes.example/notes/{}</link>", public["id"]);
     assert!(xml.contains(&link), "{xml}");
     assert!(
         xml.contains("<pubDate>") && xml.contains(" GMT</pubDate>"),
@@ -95,19 +92,61 @@ async fn feed_is_cached_and_purged_when_public_notes_change() {
     );
 }
 
+/// The feed is cached for everyone: a request with a forged
+/// `X-Forwarded-Host` (or `Host`) must not put its host in the links that
+/// other clients then get, whether it fills the cache or not.
+#[tokio::test]
+async fn forged_host_headers_do_not_poison_the_cached_feed() {
+    let app = TestApp::with_peer_addresses(|config| {
+        config.public_url = "https://notes.example".into();
+    })
+    .await;
+    let alice = app.user("alice@example.com").await;
+    alice.create_note("Hello", "", true).await;
+    let attacker = app.client();
+    let forged = attacker.request_with(
+        "GET",
+        "/feed.xml",
+        &[
+            ("x-forwarded-host", "attacker.example"),
+            ("x-forwarded-proto", "https"),
+        ],
+        "",
+    );
+    let poisoned = attacker.send(forged).await;
+    assert_eq!(
+        poisoned.header("x-approute-cache"),
+        "MISS",
+        "it filled the cache"
+    );
+    assert!(
+        !poisoned.text().contains("attacker.example"),
+        "{}",
+        poisoned.text()
+    );
+    let forged_host =
+        attacker.request_with("GET", "/feed.xml", &[("host", "attacker.example")], "");
+    attacker.send(forged_host).await;
+
+    let reader = app.client().get("/feed.xml").await;
+    let xml = reader.text();
+    assert!(!xml.contains("attacker.example"), "{xml}");
+    assert!(xml.contains("<link>https://notes.example/notes/"), "{xml}");
+}
+
 #[tokio::test]
 async fn robots_txt_is_plain_text() {
-    let app = TestApp::start().await;
+    let app = TestApp::with(|config| config.public_url = "https://notes.example".into()).await;
     let res = app.client().get("/robots.txt").await;
     assert_eq!(res.status, 200);
     assert_eq!(res.header("content-type"), "text/plain; charset=utf-8");
     let text = res.text();
     assert!(text.starts_with("User-agent: *\n"), "{text}");
     assert!(text.contains("Disallow: /api/\n"), "{text}");
-    assert!(text.contains(&format!(
-        "Sitemap: http://127.0.0.1:{}/feed.xml",
-        app.addr.port()
-    )));
+    assert!(
+        text.contains("Sitemap: https://notes.example/feed.xml"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

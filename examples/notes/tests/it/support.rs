@@ -323,3 +323,95 @@ pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// The `notes` binary in a child process (its own memory, read from
+/// `/proc`), on a free loopback port with a fresh SQLite file and the real
+/// argon2 cost; killed when dropped.
+pub struct ChildServer {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+impl ChildServer {
+    /// Starts the binary with `env` added, and waits (10 s at most) until
+    /// `/api/health` answers.
+    pub async fn start(env: &[(&str, &str)]) -> ChildServer {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("notes-child-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Take a free port and let it go for the child; loopback only.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_notes"))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", dir.join("notes.db"))
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the notes binary");
+        let server = ChildServer {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child,
+            dir,
+        };
+        let client = Client::new(server.addr);
+        for _ in 0..200 {
+            let req = client.request("GET", "/api/health");
+            if let Ok(Ok(res)) =
+                tokio::time::timeout(Duration::from_secs(1), client.inner.request(req)).await
+            {
+                if res.status() == 200 {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the notes binary did not answer /api/health within 10 s");
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.addr)
+    }
+
+    /// A line of the child's `/proc/PID/status` in KiB, e.g. `VmHWM` (the
+    /// peak resident set) or `VmRSS`.
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read the child's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in {status}"))
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl TestApp {
+    /// The app served by axum's own server with `ConnectInfo` (the peer
+    /// address), which trusted-proxy checks need; `approute::serve` keeps
+    /// serving it on another socket, unused.
+    pub async fn with_peer_addresses(configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut app = TestApp::with(configure).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        app.addr = listener.local_addr().unwrap();
+        let service =
+            notes::app(app.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        // Ends with the test's runtime.
+        tokio::spawn(async move { approute::axum::serve(listener, service).await });
+        app
+    }
+}

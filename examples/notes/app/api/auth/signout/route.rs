@@ -1,18 +1,22 @@
 //! `POST /api/auth/signout`: ends the session and clears the cookie;
-//! `204` whether or not there was one.
+//! `204` whether or not there was one. From another site `403`, and the
+//! cookie stays: a cross-site form must not sign the user out.
 
 use approute::axum::extract::State;
-use approute::axum::http::{header, HeaderMap, StatusCode};
+use approute::axum::http::{header, HeaderMap, Method, StatusCode};
 use approute::axum::response::IntoResponse;
 
 use crate::auth;
 use crate::error::ApiError;
+use crate::proxy::Arrival;
 use crate::AppState;
 
 pub async fn POST(
     State(state): State<AppState>,
+    arrival: Arrival,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
+    auth::refuse_cross_site(&state.config, &arrival, &Method::POST, &headers)?;
     if let Some(token) = auth::request_token(&headers) {
         auth::delete_session(&state.db, &token).await?;
     }
@@ -20,7 +24,7 @@ pub async fn POST(
         StatusCode::NO_CONTENT,
         [(
             header::SET_COOKIE,
-            auth::clear_cookie(&state.config, &headers),
+            auth::clear_cookie(&state.config, &arrival),
         )],
     ))
 }

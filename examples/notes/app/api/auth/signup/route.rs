@@ -1,10 +1,12 @@
 //! `POST /api/auth/signup` with `{"email": "...", "password": "..."}`:
 //! creates the account (password hashed with argon2id), signs it in with a
 //! session cookie, and answers `201` with the user. `422` for an email that
-//! is not one or a password under 8 characters, `409` if the email is taken.
+//! is not one or a password under 8 characters, `409` if the email is taken,
+//! `503` with `Retry-After` while too many passwords are being hashed,
+//! `403` from another site.
 
 use approute::axum::extract::State;
-use approute::axum::http::{header, HeaderMap, StatusCode};
+use approute::axum::http::{header, HeaderMap, Method, StatusCode};
 use approute::axum::response::IntoResponse;
 use approute::axum::Json;
 use serde::Deserialize;
@@ -12,6 +14,7 @@ use serde_json::json;
 
 use crate::auth::{self, Credentials};
 use crate::error::{ApiError, JsonBody};
+use crate::proxy::Arrival;
 use crate::util::now_millis;
 use crate::AppState;
 
@@ -23,11 +26,13 @@ pub struct SignUp {
 
 pub async fn POST(
     State(state): State<AppState>,
+    arrival: Arrival,
     headers: HeaderMap,
     JsonBody(form): JsonBody<SignUp>,
 ) -> Result<impl IntoResponse, ApiError> {
+    auth::refuse_cross_site(&state.config, &arrival, &Method::POST, &headers)?;
     let Credentials { email, password } = Credentials::check(&form.email, form.password)?;
-    let hash = auth::hash_password(&state.config, password).await?;
+    let hash = state.passwords.hash(password).await?;
     let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -50,7 +55,7 @@ pub async fn POST(
         StatusCode::CREATED,
         [(
             header::SET_COOKIE,
-            auth::session_cookie(&token, &state.config, &headers),
+            auth::session_cookie(&token, &state.config, &arrival),
         )],
         Json(json!({ "user": { "id": id, "email": email } })),
     ))

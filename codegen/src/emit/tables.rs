@@ -1,0 +1,106 @@
+//! The constants the runtime reads: each route's `RouteInfo` (with its
+//! `RouteConfig` and `Allow` header) and each public file's `PublicFile`.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::lit;
+use crate::config::{self, Value};
+use crate::model::{Method, PublicFile, Route, RouteConfig, UrlSegment};
+use crate::patterns::public_url;
+use crate::public::http_date;
+
+pub(super) fn emit_route_info(out: &mut String, route: &Route) {
+    let _ = write!(
+        out,
+        "::approute::RouteInfo::__new({}, {}, &[",
+        lit(&route.route_id()),
+        lit(&route.file.display_path)
+    );
+    for m in route_methods(route) {
+        let _ = write!(out, "{},", lit(m.as_str()));
+    }
+    out.push_str("], &[");
+    for s in &route.url {
+        let (kind, param) = match s {
+            UrlSegment::Static(_) => ("Static", None),
+            UrlSegment::Dynamic(n) => ("Dynamic", Some(n)),
+            UrlSegment::CatchAll(n) => ("CatchAll", Some(n)),
+            UrlSegment::OptionalCatchAll(n) => ("OptionalCatchAll", Some(n)),
+        };
+        let _ = match param {
+            Some(n) => write!(out, "::approute::UrlSegment::{kind}({}),", lit(n)),
+            None => write!(out, "::approute::UrlSegment::{kind},"),
+        };
+    }
+    let _ = write!(out, "], {}, ", lit(&allow_header(route)));
+    emit_route_config(out, &route.config);
+    out.push(')');
+}
+
+pub(super) fn emit_public_file(out: &mut String, file: &PublicFile) {
+    let last_modified = match file.modified {
+        Some(seconds) => format!(
+            "::core::option::Option::Some(({}, {seconds}))",
+            lit(&http_date(seconds))
+        ),
+        None => "::core::option::Option::None".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "::approute::PublicFile::__new({}, {}, ::core::include_bytes!({}), {}, {}, {last_modified}),",
+        lit(&public_url(file)),
+        lit(&file.display_path),
+        lit(&file.abs_path.to_string_lossy()),
+        lit(file.content_type),
+        lit(&file.etag),
+    );
+}
+
+/// The runtime's `RouteConfig`, one field per [`config::CONSTANTS`] entry.
+fn emit_route_config(out: &mut String, config: &RouteConfig) {
+    if *config == RouteConfig::default() {
+        out.push_str("::approute::RouteConfig::NONE");
+        return;
+    }
+    let fields: Vec<String> = config::CONSTANTS
+        .iter()
+        .map(|c| {
+            let value = match (c.value)(config) {
+                Value::Number(Some(n)) => format!("::core::option::Option::Some({n})"),
+                Value::Number(None) => "::core::option::Option::None".to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Strs(strs) => {
+                    let strs: Vec<String> = strs.iter().map(|t| lit(t)).collect();
+                    format!("&[{}]", strs.join(", "))
+                }
+            };
+            format!("{}: {value}", c.field)
+        })
+        .collect();
+    let _ = write!(out, "::approute::RouteConfig {{ {} }}", fields.join(", "));
+}
+
+/// The `Allow` value for the route: what it exports, `HEAD` where `GET`
+/// answers it, and `OPTIONS`, which is always answered.
+pub fn allow_header(route: &Route) -> String {
+    let mut methods: BTreeSet<Method> = route_methods(route).into_iter().collect();
+    if methods.contains(&Method::Get) {
+        methods.insert(Method::Head);
+    }
+    methods.insert(Method::Options);
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the route answers itself: every method for a `handler`.
+fn route_methods(route: &Route) -> Vec<Method> {
+    if route.any_method {
+        Method::ALL.to_vec()
+    } else {
+        route.methods()
+    }
+}

@@ -1,0 +1,62 @@
+use super::*;
+
+/// The `pub` items of a module's source, with `router`'s signature, and
+/// its `use super::*`.
+fn public_items(source: &str) -> Vec<String> {
+    let file = syn::parse_file(source).expect("emitted code parses");
+    let [syn::Item::Mod(module)] = &file.items[..] else {
+        panic!("one module expected");
+    };
+    let items = &module.content.as_ref().expect("an inline module").1;
+    items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Static(s) if matches!(s.vis, syn::Visibility::Public(_)) => {
+                Some(format!("static {}: {}", s.ident, s.ty.to_token_stream()))
+            }
+            syn::Item::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
+                Some(f.sig.to_token_stream().to_string())
+            }
+            // what lets the state type be named as at the call site
+            syn::Item::Use(u) if u.to_token_stream().to_string().contains("super :: *") => {
+                Some(u.to_token_stream().to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_stub_has_the_real_modules_public_items() {
+    let tree = RouteTree {
+        routes: crate::testkit::build_routes(&["a/[id]"]),
+        ..RouteTree::default()
+    };
+    let state = StateType::parse("crate::State<u8>").unwrap();
+    for options in [
+        EmitOptions::default(),
+        EmitOptions {
+            state: Some(state),
+            trailing_slash: TrailingSlash::Add,
+            module: Some("routes".into()),
+        },
+    ] {
+        let stub = emit_stub(&options);
+        assert_eq!(
+            public_items(&stub),
+            public_items(&emit(&tree, &options)),
+            "{stub}"
+        );
+        assert!(stub.contains(&format!("pub mod {}", options.module())));
+    }
+}
+
+#[test]
+fn a_state_type_is_checked_when_made() {
+    assert_eq!(
+        StateType::parse("Arc<AppState>").unwrap().as_str(),
+        "Arc<AppState>"
+    );
+    let e = StateType::parse("not a type").unwrap_err();
+    assert!(e.starts_with("`state = not a type` is not a type"), "{e}");
+}
