@@ -40,6 +40,9 @@ pub(crate) enum UrlRule {
     Resolved(String),
     /// Answer `308 Permanent Redirect` with this `Location` (path and query).
     Redirect(String),
+    /// Answer `400`: the path holds bytes a URI cannot (RFC 3986 2: only
+    /// ASCII, the rest percent-encoded), which hyper lets through.
+    Invalid,
 }
 
 /// Applies the rules to a request's path and query.
@@ -64,6 +67,7 @@ pub(crate) fn apply(path: &str, query: Option<&str>) -> UrlRule {
             b'\\' => slashes = true,
             b'/' if bytes.get(i + 1) == Some(&b'/') => slashes = true,
             b'/' if starts_dot_segment(&bytes[i + 1..]) => dots = true,
+            0x80.. => return UrlRule::Invalid,
             _ => {}
         }
     }
@@ -182,6 +186,12 @@ pub(crate) fn before_routing<B>(req: &mut Request<B>) -> Result<Option<String>, 
     match apply(uri.path(), uri.query()) {
         UrlRule::AsIs => {}
         UrlRule::Redirect(location) => return Err(redirect::permanent(location)),
+        UrlRule::Invalid => {
+            return Err(error::text(
+                StatusCode::BAD_REQUEST,
+                "the URL path holds bytes that are not ASCII; percent-encode them",
+            ))
+        }
         UrlRule::Resolved(path) => {
             let Some(resolved) = with_path(uri, &path) else {
                 return Err(error::bare(StatusCode::BAD_REQUEST, "Bad Request"));
@@ -445,6 +455,12 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked} redirects checked");
+    }
+
+    #[test]
+    fn raw_non_ascii_is_refused() {
+        assert_eq!(rule("/api/users/é"), UrlRule::Invalid);
+        assert_eq!(rule("/api/users/%C3%A9"), UrlRule::AsIs);
     }
 
     #[test]

@@ -87,7 +87,9 @@ async fn send(addr: SocketAddr, method: &str, target: &str) -> Option<Answer> {
     }
 }
 
+/// The path and query of a target; a fragment is not sent on (hyper drops it).
 fn split_target(target: &str) -> (&str, Option<&str>) {
+    let target = target.split('#').next().unwrap_or_default();
     match target.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (target, None),
