@@ -47,7 +47,7 @@ impl RouteConfig {
 /// A route of the generated router: `app::ROUTES` lists them all.
 #[derive(Debug)]
 pub struct RouteInfo {
-    pattern: &'static str,
+    route_id: &'static str,
     file: &'static str,
     methods: &'static [&'static str],
     segments: &'static [UrlSegment],
@@ -58,7 +58,7 @@ pub struct RouteInfo {
 impl RouteInfo {
     #[doc(hidden)]
     pub const fn __new(
-        pattern: &'static str,
+        route_id: &'static str,
         file: &'static str,
         methods: &'static [&'static str],
         segments: &'static [UrlSegment],
@@ -66,7 +66,7 @@ impl RouteInfo {
         config: RouteConfig,
     ) -> RouteInfo {
         RouteInfo {
-            pattern,
+            route_id,
             file,
             methods,
             segments,
@@ -80,9 +80,10 @@ impl RouteInfo {
         &self.config
     }
 
-    /// The URL pattern in Next.js notation: `/api/users/[id]`.
-    pub fn pattern(&self) -> &'static str {
-        self.pattern
+    /// The route as Next.js names it, from its folders: `/api/users/[id]`
+    /// (groups left out). axum's pattern for it is `MatchedPath`.
+    pub fn route_id(&self) -> &'static str {
+        self.route_id
     }
 
     /// The route file, relative to the crate: `app/api/users/[id]/route.rs`.
@@ -119,7 +120,7 @@ pub(crate) struct MatchedRoute(pub(crate) &'static RouteInfo);
 impl fmt::Display for RouteInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let methods = self.methods.join(",");
-        write!(f, "{methods:<22} {:<32} {}", self.pattern, self.file)?;
+        write!(f, "{methods:<22} {:<32} {}", self.route_id, self.file)?;
         if let Some(seconds) = self.config.revalidate {
             write!(f, "  [cache: revalidate {seconds}s")?;
             if !self.config.cache_tags.is_empty() {

@@ -5,35 +5,15 @@
 mod support;
 
 use approute_tests::next14;
-use support::{call, differences, observe, raw, serve};
+use support::{call, differences, golden_cases, observe, raw, serve};
 
 const REQUESTS: &str = include_str!("../conformance/requests.txt");
 const GOLDEN: &str = include_str!("../conformance/golden-next14.jsonl");
 
 fn cases() -> Vec<(String, serde_json::Value)> {
-    let golden: Vec<serde_json::Value> = GOLDEN
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let requests: Vec<&str> = REQUESTS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    assert_eq!(requests.len(), golden.len(), "one golden answer a request");
-    assert_eq!(requests.len(), 74);
-    requests
-        .into_iter()
-        .map(|line| {
-            let want = golden
-                .iter()
-                .find(|g| g["req"] == line)
-                .unwrap_or_else(|| panic!("no golden answer for {line}"))
-                .clone();
-            (line.to_string(), want)
-        })
-        .collect()
+    let cases = golden_cases(REQUESTS, GOLDEN);
+    assert_eq!(cases.len(), 74);
+    cases
 }
 
 fn report(failures: Vec<String>, total: usize) {

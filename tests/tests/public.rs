@@ -253,7 +253,7 @@ async fn a_public_file_beats_an_app_route_at_its_url_as_in_nextjs() {
     // the shadowed route is still listed, with its file
     assert!(public_site::ROUTES
         .iter()
-        .any(|r| r.pattern() == "/data.json"));
+        .any(|r| r.route_id() == "/data.json"));
 }
 
 /// Next.js runs `middleware.ts` for public files too; `app/middleware.rs`

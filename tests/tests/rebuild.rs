@@ -19,7 +19,7 @@ use tower::ServiceExt;
 #[tokio::main]
 async fn main() {
     for r in app::ROUTES {
-        println!("{} {}", r.methods().join(","), r.pattern());
+        println!("{} {}", r.methods().join(","), r.route_id());
     }
     for arg in std::env::args().skip(1) {
         let (method, path) = arg.split_once(' ').expect("METHOD /path");

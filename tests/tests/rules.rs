@@ -289,7 +289,7 @@ async fn shared_state_reaches_handlers() {
 fn route_table_lists_every_route_with_file_and_methods() {
     let lines: Vec<String> = rules::ROUTES
         .iter()
-        .map(|r| format!("{} {} {}", r.methods().join(","), r.pattern(), r.file()))
+        .map(|r| format!("{} {} {}", r.methods().join(","), r.route_id(), r.file()))
         .collect();
     assert!(
         lines.contains(&"GET,DELETE /x/[id] fixtures/rules/app/x/[id]/route.rs".to_string()),
@@ -302,7 +302,7 @@ fn route_table_lists_every_route_with_file_and_methods() {
     // static before dynamic before catch-all, as Next.js orders them
     let x: Vec<&str> = rules::ROUTES
         .iter()
-        .map(|r| r.pattern())
+        .map(|r| r.route_id())
         .filter(|p| p.starts_with("/x"))
         .collect();
     assert_eq!(

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use approute::axum::Router;
 use approute_tests::next14;
 use serde_json::{json, Value};
-use support::{differences, observe, parse_response, Answer};
+use support::{differences, golden_cases, observe, parse_response, Answer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -28,28 +28,7 @@ const KNOWN: [&str; 8] = [
 ];
 
 fn cases() -> Vec<(String, Value)> {
-    let golden: Vec<Value> = GOLDEN
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let requests: Vec<&str> = REQUESTS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    assert_eq!(requests.len(), golden.len(), "one golden answer a request");
-    requests
-        .into_iter()
-        .map(|line| {
-            let want = golden
-                .iter()
-                .find(|g| g["req"] == line)
-                .unwrap_or_else(|| panic!("no golden answer for {line}"))
-                .clone();
-            (line.to_string(), want)
-        })
-        .collect()
+    golden_cases(REQUESTS, GOLDEN)
 }
 
 /// The bytes of a target: `{{0xHH}}` is one raw byte.

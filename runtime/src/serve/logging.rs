@@ -11,7 +11,7 @@ pub(super) const LOG_TARGET: &str = "approute::serve";
 /// A route as the server knows it: its log line and the limits it asks for.
 pub(super) struct RouteLine {
     pub(super) line: String,
-    pub(super) pattern: &'static str,
+    pub(super) route_id: &'static str,
     pub(super) body_limit: Option<usize>,
     pub(super) max_duration: Option<u64>,
 }
@@ -20,7 +20,7 @@ impl RouteLine {
     pub(super) fn new(route: &RouteInfo) -> RouteLine {
         RouteLine {
             line: route.to_string(),
-            pattern: route.pattern(),
+            route_id: route.route_id(),
             body_limit: route.config().body_limit,
             max_duration: route.config().max_duration,
         }
@@ -34,7 +34,7 @@ impl RouteLine {
                     target: LOG_TARGET,
                     "{}: its MAX_DURATION of {seconds} s is not under the server's timeout of \
                      {timeout:?}, which applies first (raise it with Server::timeout)",
-                    self.pattern
+                    self.route_id
                 );
             }
         }

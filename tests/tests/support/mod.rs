@@ -151,6 +151,33 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// Each request line of a `requests.txt` with its answer from the
+/// matching `golden-next14.jsonl`.
+pub fn golden_cases(requests: &str, golden: &str) -> Vec<(String, serde_json::Value)> {
+    let golden: Vec<serde_json::Value> = golden
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let requests: Vec<&str> = requests
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(requests.len(), golden.len(), "one golden answer a request");
+    requests
+        .into_iter()
+        .map(|line| {
+            let want = golden
+                .iter()
+                .find(|g| g["req"] == line)
+                .unwrap_or_else(|| panic!("no golden answer for {line}"))
+                .clone();
+            (line.to_string(), want)
+        })
+        .collect()
+}
+
 /// What `probe.py` prints for an answer.
 pub fn observe(line: &str, answer: &Answer) -> serde_json::Value {
     let mut out = serde_json::Map::new();
