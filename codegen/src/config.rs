@@ -12,6 +12,9 @@ use crate::suggest;
 const MAX_REVALIDATE: u64 = 365 * 24 * 60 * 60;
 /// A day: a request running longer is a job, not a request.
 const MAX_MAX_DURATION: u64 = 24 * 60 * 60;
+/// A day: the limiter keeps a client's count for one window, and a longer
+/// budget belongs in the app's own store.
+const MAX_RATE_WINDOW: u64 = 24 * 60 * 60;
 
 /// One config constant: the table below is the only place that names them.
 pub struct Constant {
@@ -37,6 +40,11 @@ enum Rule {
         set: fn(&mut RouteConfig, Vec<String>) -> Result<(), String>,
         fix: fn() -> String,
     },
+    /// `(u32, u64)`: a tuple of two integer literals.
+    IntPair {
+        set: fn(&mut RouteConfig, u64, u64) -> Result<(), String>,
+        fix: fn() -> String,
+    },
 }
 
 /// A constant's value as the emitter writes it.
@@ -44,11 +52,12 @@ pub enum Value<'a> {
     Number(Option<u64>),
     Bool(bool),
     Strs(&'a [String]),
+    Pair(Option<(u64, u64)>),
 }
 
 /// Every config constant, in the order the runtime's `RouteConfig` lists
 /// its fields.
-pub const CONSTANTS: [Constant; 5] = [
+pub const CONSTANTS: [Constant; 6] = [
     Constant {
         name: "REVALIDATE",
         field: "revalidate",
@@ -127,6 +136,36 @@ pub const CONSTANTS: [Constant; 5] = [
         },
         value: |config| Value::Number(config.max_duration),
     },
+    Constant {
+        name: "RATE_LIMIT",
+        field: "rate_limit",
+        rule: Rule::IntPair {
+            set: |config, requests, seconds| {
+                if requests == 0 {
+                    return Err("allows 0 requests, which refuses every request".into());
+                }
+                if requests > u64::from(u32::MAX) {
+                    return Err(format!("allows {requests} requests, more than a `u32` holds"));
+                }
+                match seconds {
+                    0 => Err("has a window of 0 seconds, which counts nothing".into()),
+                    n if n > MAX_RATE_WINDOW => {
+                        Err(format!("has a window of {n} seconds, more than a day"))
+                    }
+                    n => {
+                        config.rate_limit = Some((requests, n));
+                        Ok(())
+                    }
+                }
+            },
+            fix: || {
+                format!(
+                    "write (requests, seconds) per client, both at least 1 and the window at most {MAX_RATE_WINDOW} s, e.g. `(10, 60)`"
+                )
+            },
+        },
+        value: |config| Value::Pair(config.rate_limit),
+    },
 ];
 
 impl Rule {
@@ -136,6 +175,7 @@ impl Rule {
             Rule::Int { rust, .. } => rust,
             Rule::Bool(_) => "bool",
             Rule::StrList { .. } => "&[&str]",
+            Rule::IntPair { .. } => "(u32, u64)",
         }
     }
 
@@ -144,6 +184,7 @@ impl Rule {
             Rule::Int { rust, .. } => format!("pub const {name}: {rust} = 60;"),
             Rule::Bool(_) => format!("pub const {name}: bool = true;"),
             Rule::StrList { .. } => format!("pub const {name}: &[&str] = &[\"notes\"];"),
+            Rule::IntPair { .. } => format!("pub const {name}: (u32, u64) = (10, 60);"),
         }
     }
 }
@@ -232,6 +273,7 @@ fn read_into(config: &mut RouteConfig, c: &ItemConst, rule: &Rule) -> Result<(),
             matches!(&*c.ty, Type::Path(p) if p.path.is_ident(rule.rust()))
         }
         Rule::StrList { .. } => is_str_slice_ref(&c.ty),
+        Rule::IntPair { .. } => is_pair_of(&c.ty, "u32", "u64"),
     };
     if !ty_ok {
         let written = quote::ToTokens::to_token_stream(&*c.ty).to_string();
@@ -274,6 +316,23 @@ fn read_into(config: &mut RouteConfig, c: &ItemConst, rule: &Rule) -> Result<(),
                 .collect::<Result<_, _>>()?;
             set(config, tags).map_err(refused(*fix))
         }
+        Rule::IntPair { set, fix } => {
+            let Expr::Tuple(t) = &*c.expr else {
+                return Err(not_literal());
+            };
+            let numbers = t
+                .elems
+                .iter()
+                .map(|e| match literal(e)? {
+                    Lit::Int(i) => i.base10_parse::<u64>().map_err(|e| e.to_string()),
+                    _ => Err("is not a literal".to_string()),
+                })
+                .collect::<Result<Vec<u64>, _>>()?;
+            let [requests, seconds] = numbers[..] else {
+                return Err(not_literal());
+            };
+            set(config, requests, seconds).map_err(refused(*fix))
+        }
     }
 }
 
@@ -282,6 +341,20 @@ fn literal(e: &Expr) -> Result<&Lit, String> {
         Expr::Lit(l) => Ok(&l.lit),
         _ => Err("is not a literal".to_string()),
     }
+}
+
+/// `(first, second)`, each a plain type name.
+fn is_pair_of(ty: &Type, first: &str, second: &str) -> bool {
+    let Type::Tuple(t) = ty else {
+        return false;
+    };
+    let names: Vec<bool> = t
+        .elems
+        .iter()
+        .zip([first, second])
+        .map(|(ty, want)| matches!(ty, Type::Path(p) if p.path.is_ident(want)))
+        .collect();
+    t.elems.len() == 2 && names.iter().all(|ok| *ok)
 }
 
 /// `&[&str]`, lifetimes allowed.
@@ -317,6 +390,7 @@ mod tests {
             pub const CACHE_CREDENTIALED: bool = true;
             pub const BODY_LIMIT: usize = 1_048_576;
             pub const MAX_DURATION: u64 = 10;
+            pub const RATE_LIMIT: (u32, u64) = (10, 60);
             pub const PAGE_SIZE: usize = 20;
             "#,
         );
@@ -329,6 +403,7 @@ mod tests {
                 cache_credentialed: true,
                 body_limit: Some(1_048_576),
                 max_duration: Some(10),
+                rate_limit: Some((10, 60)),
             }
         );
         let (_, problems) = read("pub const CACHE_TAGS: &'static [&'static str] = &[];");
@@ -372,6 +447,36 @@ mod tests {
                 "pub const CACHE_CREDENTIALED: bool = 1;",
                 "is not a literal",
             ),
+            (
+                "pub const RATE_LIMIT: (u32, u64) = (0, 60);",
+                "allows 0 requests",
+            ),
+            (
+                "pub const RATE_LIMIT: (u32, u64) = (10, 0);",
+                "window of 0 seconds",
+            ),
+            (
+                "pub const RATE_LIMIT: (u32, u64) = (10, 100000);",
+                "more than a day",
+            ),
+            (
+                "pub const RATE_LIMIT: (u32, u64) = (5_000_000_000, 60);",
+                "more than a `u32` holds",
+            ),
+            (
+                "pub const RATE_LIMIT: (u32, u64) = (LIMIT, 60);",
+                "is not a literal",
+            ),
+            (
+                "pub const RATE_LIMIT: (u32, u64) = (10, 60, 1);",
+                "is not a literal",
+            ),
+            (
+                "pub const RATE_LIMIT: (u64, u64) = (10, 60);",
+                "has type `(u64 , u64)`, but must be `(u32, u64)`",
+            ),
+            ("pub const RATE_LIMIT: u32 = 10;", "must be `(u32, u64)`"),
+            ("pub const RATE_LIMITS: (u32, u64) = (1, 1);", "did you mean `RATE_LIMIT`?"),
         ];
         for (source, want) in cases {
             let (_, problems) = read(source);

@@ -275,6 +275,13 @@ impl<'a> Emitter<'a> {
             Some(_) => format!("rt::with_layer(rt::cache_layer(&{info}), {handler})"),
             None => handler,
         };
+        // Inside the middleware (a guard may exempt a request), outside the
+        // cache (a cached answer counts too); only the route's own handlers
+        // count, not the automatic OPTIONS and 405 answers.
+        let limited = |handler: String| match route.config.rate_limit {
+            Some(_) => format!("rt::rate_limited(|| &{info}, {handler})"),
+            None => handler,
+        };
         let _ = writeln!(
             out,
             "#[allow(dead_code)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{"
@@ -298,7 +305,7 @@ impl<'a> Emitter<'a> {
             let _ = write!(
                 out,
                 "rt::any(is_handler_{module}(&{handler}, {}))",
-                guarded(cached(handler.clone()))
+                guarded(limited(cached(handler.clone())))
             );
         } else {
             let _ = write!(out, "rt::MethodRouter::<{state}>::new()");
@@ -310,6 +317,7 @@ impl<'a> Emitter<'a> {
                 if e.method == Method::Get {
                     wrapped = cached(wrapped);
                 }
+                wrapped = limited(wrapped);
                 let method = e.method.as_str().to_ascii_lowercase();
                 let _ = write!(
                     out,
@@ -328,7 +336,10 @@ impl<'a> Emitter<'a> {
             // `Allow` reads like the one `OPTIONS` sends.
             let fallback = if route.methods().contains(&Method::Query) {
                 let handler = format!("{module}::QUERY");
-                let query = format!("rt::method_not_allowed(&{info}).or_query({handler})");
+                let query = format!(
+                    "rt::method_not_allowed(&{info}).or_query({})",
+                    limited(handler.clone())
+                );
                 format!("is_handler_{module}(&{handler}, {})", guarded(query))
             } else {
                 guarded_by("shared", format!("rt::method_not_allowed(&{info})"))

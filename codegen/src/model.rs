@@ -221,6 +221,8 @@ pub struct RouteConfig {
     pub cache_credentialed: bool,
     pub body_limit: Option<u64>,
     pub max_duration: Option<u64>,
+    /// `RATE_LIMIT`: (requests, seconds) per client.
+    pub rate_limit: Option<(u64, u64)>,
 }
 
 /// The one hidden folder under `public/` that is served: RFC 8615

@@ -19,6 +19,7 @@ mod methods;
 pub mod middleware;
 mod params;
 mod public;
+pub mod rate_limit;
 mod redirect;
 mod route_info;
 #[cfg(feature = "serve")]
@@ -28,6 +29,7 @@ mod url;
 pub use approute_macros::app;
 pub use params::{ParamValue, Params};
 pub use public::PublicFile;
+pub use rate_limit::RateLimitExempt;
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
 #[cfg(feature = "serve")]
 pub use serve::serve;
@@ -47,6 +49,7 @@ pub mod __private {
     pub use crate::methods::{auto_options, method_not_allowed};
     pub use crate::middleware::{with_layer, with_middleware};
     pub use crate::public::{public_file, public_routes, PublicRoute};
+    pub use crate::rate_limit::rate_limited;
     pub use crate::redirect::{redirect_with_slash, redirect_without_slash};
     pub use axum::handler::Handler;
     pub use axum::routing::{any, MethodRouter};

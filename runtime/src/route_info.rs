@@ -31,6 +31,9 @@ pub struct RouteConfig {
     pub body_limit: Option<usize>,
     /// `MAX_DURATION`: seconds before the handler is cancelled (504).
     pub max_duration: Option<u64>,
+    /// `RATE_LIMIT`: at most this many requests per this many seconds from
+    /// one client (429 over it).
+    pub rate_limit: Option<(u32, u64)>,
 }
 
 impl RouteConfig {
@@ -41,6 +44,7 @@ impl RouteConfig {
         cache_credentialed: false,
         body_limit: None,
         max_duration: None,
+        rate_limit: None,
     };
 }
 
@@ -127,6 +131,9 @@ impl fmt::Display for RouteInfo {
                 write!(f, ", tags {}", self.config.cache_tags.join(","))?;
             }
             write!(f, "]")?;
+        }
+        if let Some((requests, seconds)) = self.config.rate_limit {
+            write!(f, "  [rate limit: {requests} per {seconds}s]")?;
         }
         Ok(())
     }

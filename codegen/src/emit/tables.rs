@@ -68,12 +68,15 @@ fn emit_route_config(out: &mut String, config: &RouteConfig) {
         .map(|c| {
             let value = match (c.value)(config) {
                 Value::Number(Some(n)) => format!("::core::option::Option::Some({n})"),
-                Value::Number(None) => "::core::option::Option::None".to_string(),
+                Value::Number(None) | Value::Pair(None) => {
+                    "::core::option::Option::None".to_string()
+                }
                 Value::Bool(b) => b.to_string(),
                 Value::Strs(strs) => {
                     let strs: Vec<String> = strs.iter().map(|t| lit(t)).collect();
                     format!("&[{}]", strs.join(", "))
                 }
+                Value::Pair(Some((a, b))) => format!("::core::option::Option::Some(({a}, {b}))"),
             };
             format!("{}: {value}", c.field)
         })
