@@ -35,6 +35,11 @@ approute::app!(
 approute::app!(dir = "fixtures/mw/app", module = mw, state = Counter);
 approute::app!(dir = "fixtures/limits/app", module = limits);
 approute::app!(
+    dir = "fixtures/rate-limit/app",
+    module = rate_limited,
+    state = Counter
+);
+approute::app!(
     dir = "fixtures/cache/app",
     module = cache_app,
     state = Counter
