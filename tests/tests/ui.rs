@@ -41,6 +41,7 @@ ui_cases! {
     handler_type_error => "handler-type-error",
     not_a_handler => "not-a-handler",
     config_constants => "config-constants",
+    rate_limit_mistakes => "rate-limit-mistakes",
     middleware_mistakes => "middleware-mistakes",
     pages_conflicts => "pages-conflicts",
     public_page_conflict => "public-page-conflict",

@@ -1,0 +1,3 @@
+pub const RATE_LIMIT: (u32, u64) = (0, 60);
+
+pub async fn POST() {}
