@@ -433,3 +433,32 @@ async fn cross_site_writes_are_refused() {
     );
     assert_eq!(alice.send(read).await.status, 200);
 }
+
+/// The sign-in route's `RATE_LIMIT`: the 11th sign-in within a minute from
+/// one address gets `429` with `Retry-After`, right password or not.
+#[tokio::test]
+async fn the_eleventh_sign_in_in_a_minute_gets_429() {
+    let budget = match approute::rate_limit::scale() {
+        approute::rate_limit::Scale::Times(n) => 10 * n,
+        approute::rate_limit::Scale::Off => {
+            eprintln!("skipped: APPROUTE_RATE_LIMITS lifts the limit");
+            return;
+        }
+    };
+    let app = TestApp::rate_limited().await;
+    app.user("alice@example.com").await;
+    let client = app.client();
+    let credentials = json!({ "email": "alice@example.com", "password": "correct horse" });
+    for n in 1..=budget {
+        let res = client.post_json("/api/auth/signin", &credentials).await;
+        assert_eq!(res.status, 200, "sign-in {n}: {}", res.text());
+    }
+    let refused = client.post_json("/api/auth/signin", &credentials).await;
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    let retry: u64 = refused.header("retry-after").parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After: {retry}");
+    assert!(refused.text().contains("RATE_LIMIT"), "{}", refused.text());
+    assert!(refused.headers.get("set-cookie").is_none());
+    // Other routes are not limited.
+    assert_eq!(client.get("/api/health").await.status, 200);
+}

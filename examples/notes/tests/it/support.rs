@@ -61,7 +61,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         // The production server, as `main` runs it.
-        let server = approute::serve(notes::app(state.clone()))
+        let server = approute::serve(unthrottled(&state))
             .routes(notes::ROUTES)
             .listener(listener)
             .grace_period(Duration::from_secs(1))
@@ -351,6 +351,8 @@ impl ChildServer {
             .env("PORT", port.to_string())
             .env("DATABASE_URL", dir.join("notes.db"))
             .env("RUST_LOG", "warn")
+            // One client making many requests (`env` may say otherwise).
+            .env("APPROUTE_RATE_LIMITS", "off")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -400,18 +402,38 @@ impl Drop for ChildServer {
     }
 }
 
+/// The app with its `RATE_LIMIT`s lifted: every test comes from 127.0.0.1
+/// and all share the process's budget, so they would throttle each other.
+/// [`TestApp::rate_limited`] serves it without this; the child servers get
+/// `APPROUTE_RATE_LIMITS=off` instead.
+fn unthrottled(state: &AppState) -> approute::axum::Router {
+    notes::app(state.clone()).layer(approute::axum::Extension(approute::RateLimitExempt))
+}
+
 impl TestApp {
     /// The app served by axum's own server with `ConnectInfo` (the peer
     /// address), which trusted-proxy checks need; `approute::serve` keeps
     /// serving it on another socket, unused.
     pub async fn with_peer_addresses(configure: impl FnOnce(&mut Config)) -> TestApp {
-        let mut app = TestApp::with(configure).await;
+        let app = TestApp::with(configure).await;
+        let router = unthrottled(&app.state);
+        app.served_with_peer_addresses(router).await
+    }
+
+    /// As [`TestApp::with_peer_addresses`], with the routes' `RATE_LIMIT`s
+    /// in force (they count by peer address).
+    pub async fn rate_limited() -> TestApp {
+        let app = TestApp::start().await;
+        let router = notes::app(app.state.clone());
+        app.served_with_peer_addresses(router).await
+    }
+
+    async fn served_with_peer_addresses(mut self, router: approute::axum::Router) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        app.addr = listener.local_addr().unwrap();
-        let service =
-            notes::app(app.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        self.addr = listener.local_addr().unwrap();
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         // Ends with the test's runtime.
         tokio::spawn(async move { approute::axum::serve(listener, service).await });
-        app
+        self
     }
 }

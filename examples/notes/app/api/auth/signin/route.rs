@@ -2,6 +2,10 @@
 //! `200` with the user and a fresh session cookie, or `401` for a wrong
 //! email or password (the same answer, in the same time, for both).
 //!
+//! At most `RATE_LIMIT` sign-ins per client: the 11th in a minute from one
+//! address gets approute's `429` with `Retry-After`, before any password
+//! is hashed, whichever accounts it tries.
+//!
 //! After `SIGNIN_MAX_FAILURES` wrong passwords in a row for one email,
 //! `429` with `Retry-After` until `SIGNIN_LOCKOUT_SECS` have passed
 //! (`src/lockout.rs`); `503` with `Retry-After` while too many passwords
@@ -18,6 +22,9 @@ use crate::auth;
 use crate::error::{ApiError, JsonBody};
 use crate::proxy::Arrival;
 use crate::AppState;
+
+/// Ten sign-ins per minute per client address.
+pub const RATE_LIMIT: (u32, u64) = (10, 60);
 
 #[derive(Deserialize)]
 pub struct SignIn {
