@@ -145,7 +145,9 @@ pub const CONSTANTS: [Constant; 6] = [
                     return Err("allows 0 requests, which refuses every request".into());
                 }
                 if requests > u64::from(u32::MAX) {
-                    return Err(format!("allows {requests} requests, more than a `u32` holds"));
+                    return Err(format!(
+                        "allows {requests} requests, more than a `u32` holds"
+                    ));
                 }
                 match seconds {
                     0 => Err("has a window of 0 seconds, which counts nothing".into()),
@@ -476,7 +478,10 @@ mod tests {
                 "has type `(u64 , u64)`, but must be `(u32, u64)`",
             ),
             ("pub const RATE_LIMIT: u32 = 10;", "must be `(u32, u64)`"),
-            ("pub const RATE_LIMITS: (u32, u64) = (1, 1);", "did you mean `RATE_LIMIT`?"),
+            (
+                "pub const RATE_LIMITS: (u32, u64) = (1, 1);",
+                "did you mean `RATE_LIMIT`?",
+            ),
         ];
         for (source, want) in cases {
             let (_, problems) = read(source);

@@ -345,7 +345,9 @@ fn over(info: &RouteInfo, budget: u64, count: Count) -> Option<Response> {
     let (requests, seconds) = info.config().rate_limit?;
     let mut answer = error::text(
         StatusCode::TOO_MANY_REQUESTS,
-        format!("this route takes {requests} requests per {seconds} s from one client (its RATE_LIMIT)"),
+        format!(
+            "this route takes {requests} requests per {seconds} s from one client (its RATE_LIMIT)"
+        ),
     );
     // Whole seconds, rounded up: a client retrying on time is let in.
     let left = count.resets_in;
@@ -484,9 +486,15 @@ mod tests {
             req.extensions_mut().insert(ConnectInfo(peer));
             client_of(&req)
         };
-        assert_eq!(client("[2001:db8:1:2:aaaa::1]:5000"), client("[2001:db8:1:2::9]:1"));
+        assert_eq!(
+            client("[2001:db8:1:2:aaaa::1]:5000"),
+            client("[2001:db8:1:2::9]:1")
+        );
         assert_ne!(client("[2001:db8:1:2::1]:1"), client("[2001:db8:1:3::1]:1"));
-        assert_eq!(client("[::ffff:10.0.0.1]:1"), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(
+            client("[::ffff:10.0.0.1]:1"),
+            Some("10.0.0.1".parse().unwrap())
+        );
         assert_eq!(client("10.0.0.1:1"), client("10.0.0.1:2"));
         assert_eq!(client_of(&Request::new(axum::body::Body::empty())), None);
     }

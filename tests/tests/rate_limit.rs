@@ -89,7 +89,11 @@ async fn in_child_the_limit_applies() {
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "Retry-After: {retry}");
     assert!(refused.text().contains("RATE_LIMIT"), "{}", refused.text());
-    assert_eq!(runs.0.load(Ordering::SeqCst), 3, "the handler ran over the limit");
+    assert_eq!(
+        runs.0.load(Ordering::SeqCst),
+        3,
+        "the handler ran over the limit"
+    );
 
     // a middleware's exemption lets the request through, uncounted
     let exempt = send(addr, "POST", "/signin", "x-exempt: yes\r\n").await;
@@ -169,7 +173,10 @@ fn the_route_table_shows_the_limit() {
         .find(|r| r.route_id() == "/feed")
         .unwrap()
         .to_string();
-    assert!(feed.ends_with("[cache: revalidate 60s]  [rate limit: 3 per 60s]"), "{feed}");
+    assert!(
+        feed.ends_with("[cache: revalidate 60s]  [rate limit: 3 per 60s]"),
+        "{feed}"
+    );
 }
 
 /// The table stays within its capacity however many clients come, and
@@ -203,9 +210,15 @@ fn in_child_the_counter_memory_is_bounded() {
     }
     let grown = rss_kib().saturating_sub(before);
     let held = counter.len();
-    eprintln!("300000 clients: {held} windows held, RSS grew {} KiB", grown);
+    eprintln!(
+        "300000 clients: {held} windows held, RSS grew {} KiB",
+        grown
+    );
     assert!(held <= MemoryCounter::DEFAULT_CAPACITY, "{held} windows");
-    assert!(held >= MemoryCounter::DEFAULT_CAPACITY / 4, "{held} windows");
+    assert!(
+        held >= MemoryCounter::DEFAULT_CAPACITY / 4,
+        "{held} windows"
+    );
     assert!(grown < 32 * 1024, "RSS grew {grown} KiB");
     // a client seen a moment ago is still counted
     assert_eq!(hit(299_999), 2);
