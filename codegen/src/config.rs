@@ -308,34 +308,38 @@ fn read_into(config: &mut RouteConfig, c: &ItemConst, rule: &Rule) -> Result<(),
             let Expr::Array(a) = &*r.expr else {
                 return Err(not_literal());
             };
-            let tags = a
-                .elems
-                .iter()
-                .map(|e| match literal(e)? {
-                    Lit::Str(s) => Ok(s.value()),
-                    _ => Err("is not a literal".to_string()),
-                })
-                .collect::<Result<_, _>>()?;
+            let tags = each_literal(&a.elems, |l| match l {
+                Lit::Str(s) => Some(Ok(s.value())),
+                _ => None,
+            })?;
             set(config, tags).map_err(refused(*fix))
         }
         Rule::IntPair { set, fix } => {
             let Expr::Tuple(t) = &*c.expr else {
                 return Err(not_literal());
             };
-            let numbers = t
-                .elems
-                .iter()
-                .map(|e| match literal(e)? {
-                    Lit::Int(i) => i.base10_parse::<u64>().map_err(|e| e.to_string()),
-                    _ => Err("is not a literal".to_string()),
-                })
-                .collect::<Result<Vec<u64>, _>>()?;
+            let numbers = each_literal(&t.elems, |l| match l {
+                Lit::Int(i) => Some(i.base10_parse::<u64>().map_err(|e| e.to_string())),
+                _ => None,
+            })?;
             let [requests, seconds] = numbers[..] else {
                 return Err(not_literal());
             };
             set(config, requests, seconds).map_err(refused(*fix))
         }
     }
+}
+
+/// Each element's literal, read by `read` (`None`: a literal of another
+/// kind).
+fn each_literal<'a, T>(
+    elems: impl IntoIterator<Item = &'a Expr>,
+    read: impl Fn(&Lit) -> Option<Result<T, String>>,
+) -> Result<Vec<T>, String> {
+    elems
+        .into_iter()
+        .map(|e| read(literal(e)?).unwrap_or_else(|| Err("is not a literal".to_string())))
+        .collect()
 }
 
 fn literal(e: &Expr) -> Result<&Lit, String> {

@@ -13,8 +13,6 @@ use std::time::Duration;
 use approute::rate_limit::{Count, Hit, MemoryCounter, RateCounter, RateKey};
 use approute_tests::{rate_limited, Counter};
 use support::Answer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Set in the child processes [`in_child`] starts.
 const CHILD: &str = "APPROUTE_RATE_LIMIT_TEST_CHILD";
@@ -53,19 +51,21 @@ async fn serve(runs: &Counter) -> SocketAddr {
 
 /// One request on a fresh connection, `extra` header lines added.
 async fn send(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Answer {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n{extra}\r\n"
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).await.unwrap();
-        support::parse_response(&bytes, true, false).expect("a complete response")
-    };
+    let exchange = support::raw_with(addr, method, path, extra);
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .expect("an answer within 10 s")
+}
+
+/// The fixture app served for a child test (with its handler runs), or
+/// `None` when the test runs directly.
+async fn child_app() -> Option<(Counter, SocketAddr)> {
+    if !is_child() {
+        return None;
+    }
+    let runs = Counter::default();
+    let addr = serve(&runs).await;
+    Some((runs, addr))
 }
 
 #[test]
@@ -75,11 +75,9 @@ fn the_limit_applies() {
 
 #[tokio::test]
 async fn in_child_the_limit_applies() {
-    if !is_child() {
+    let Some((runs, addr)) = child_app().await else {
         return;
-    }
-    let runs = Counter::default();
-    let addr = serve(&runs).await;
+    };
     for n in 1..=3 {
         let answer = send(addr, "POST", "/signin", "").await;
         assert_eq!((answer.status, answer.text()), (200, format!("run {n}")));
@@ -124,11 +122,9 @@ fn off_lifts_the_limits_and_a_factor_scales_them() {
 
 #[tokio::test]
 async fn in_child_off_lifts_the_limits() {
-    if !is_child() {
+    let Some((runs, addr)) = child_app().await else {
         return;
-    }
-    let runs = Counter::default();
-    let addr = serve(&runs).await;
+    };
     for _ in 0..20 {
         assert_eq!(send(addr, "POST", "/signin", "").await.status, 200);
     }
@@ -137,10 +133,9 @@ async fn in_child_off_lifts_the_limits() {
 
 #[tokio::test]
 async fn in_child_a_factor_scales_the_limits() {
-    if !is_child() {
+    let Some((_, addr)) = child_app().await else {
         return;
-    }
-    let addr = serve(&Counter::default()).await;
+    };
     for _ in 0..6 {
         assert_eq!(send(addr, "POST", "/signin", "").await.status, 200);
     }

@@ -87,9 +87,14 @@ pub async fn serve(router: Router) -> SocketAddr {
 /// Writes `METHOD TARGET HTTP/1.1` byte for byte, as `probe.py` does, and
 /// reads the answer until the server closes.
 pub async fn raw(addr: SocketAddr, method: &str, target: &str) -> Answer {
+    raw_with(addr, method, target, "").await
+}
+
+/// [`raw`] with `extra` header lines (`name: value\r\n` each).
+pub async fn raw_with(addr: SocketAddr, method: &str, target: &str, extra: &str) -> Answer {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n{extra}\r\n"
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut bytes = Vec::new();
