@@ -465,6 +465,32 @@ mod tests {
         assert_eq!(count.requests, 10_001);
     }
 
+    static INFO: RouteInfo = RouteInfo::__new(
+        "/signin",
+        "app/signin/route.rs",
+        &["POST"],
+        &[],
+        "OPTIONS, POST",
+        crate::RouteConfig {
+            rate_limit: Some((10, 60)),
+            ..crate::RouteConfig::NONE
+        },
+    );
+
+    async fn post() -> &'static str {
+        "hi"
+    }
+
+    /// Zero-sized around a `fn` handler, as the route's checks are: axum
+    /// clones the boxed handler on every request.
+    #[test]
+    fn a_limited_fn_handler_is_zero_sized() {
+        let limited = rate_limited(|| &INFO, post);
+        assert_eq!(std::mem::size_of_val(&limited), 0);
+        fn is_handler<T, H: Handler<T, ()>>(_: &H) {}
+        is_handler(&limited);
+    }
+
     #[test]
     fn scale_reads_off_factors_and_mistakes() {
         assert_eq!(Scale::parse(None), Ok(Scale::Times(1)));

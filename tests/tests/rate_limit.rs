@@ -142,6 +142,47 @@ async fn in_child_a_factor_scales_the_limits() {
     assert_eq!(send(addr, "POST", "/signin", "").await.status, 429);
 }
 
+/// A counter that answers later (as one over a network does) is awaited,
+/// and a failed count lets the request through.
+#[test]
+fn a_remote_counter_is_awaited_and_fails_open() {
+    in_child("in_child_a_remote_counter_is_awaited_and_fails_open", "1");
+}
+
+#[tokio::test]
+async fn in_child_a_remote_counter_is_awaited_and_fails_open() {
+    if !is_child() {
+        return;
+    }
+    /// Counts every key together; its 5th count fails, as a store that is down.
+    struct Remote(std::sync::atomic::AtomicU64);
+    impl RateCounter for Remote {
+        fn hit(&self, _key: RateKey, _window: Duration) -> Hit {
+            let requests = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            Hit::Later(Box::pin(async move {
+                tokio::task::yield_now().await;
+                (requests != 5).then_some(Count {
+                    requests,
+                    resets_in: Duration::from_millis(1500),
+                })
+            }))
+        }
+    }
+    assert!(approute::rate_limit::set_counter(Remote(Default::default())).is_ok());
+    let Some((_, addr)) = child_app().await else {
+        return;
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let answer = send(addr, "POST", "/signin", "").await;
+        if answer.status == 429 {
+            assert_eq!(answer.header("retry-after"), Some("2"));
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 200, 429]);
+}
+
 /// Without a peer address (here `oneshot`) the limit cannot apply: every
 /// request goes through.
 #[tokio::test]
