@@ -14,6 +14,7 @@
 
 pub mod cache;
 mod checks;
+mod client_addr;
 mod error;
 mod methods;
 pub mod middleware;
@@ -21,17 +22,18 @@ mod params;
 mod public;
 mod redirect;
 mod route_info;
-mod url;
 #[cfg(feature = "serve")]
 pub mod serve;
+mod url;
 
 pub use approute_macros::app;
+pub use client_addr::ClientAddr;
 pub use params::{ParamValue, Params};
 pub use public::PublicFile;
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
-pub use url::{normalize, Normalize};
 #[cfg(feature = "serve")]
 pub use serve::serve;
+pub use url::{normalize, Normalize};
 
 /// The axum this crate builds on, so generated code and users agree on one
 /// version.
@@ -41,7 +43,9 @@ pub use axum;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cache::cache_layer;
-    pub use crate::checks::{finish_route as route, Check, RouteSource, SharedRoute, TrailingSlash};
+    pub use crate::checks::{
+        finish_route as route, Check, RouteSource, SharedRoute, TrailingSlash,
+    };
     pub use crate::methods::{auto_options, method_not_allowed};
     pub use crate::middleware::{with_layer, with_middleware};
     pub use crate::public::{public_file, public_routes, PublicRoute};

@@ -1,4 +1,5 @@
-//! Accepting connections and serving each one over HTTP/1.1.
+//! Accepting connections, at most so many at once, and serving each one
+//! over HTTP/1.1.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 
 use super::limits::LimitedRouter;
 use super::logging::LOG_TARGET;
+use super::write_timeout::WriteTimeout;
 
 /// The connections still open, and how to ask them to finish.
 pub(super) struct Connections {
@@ -24,53 +26,129 @@ pub(super) struct Connections {
     pub(super) stop: watch::Sender<bool>,
 }
 
+/// How connections are accepted and served.
+pub(super) struct ConnectionConfig {
+    pub(super) http: Builder,
+    pub(super) max_connections: usize,
+    pub(super) write_timeout: Option<Duration>,
+}
+
 /// Accepts connections and serves each on its own task until `shutdown`
-/// completes; says why it stopped. The listener is dropped on return, so
+/// completes; says why it stopped. With `max_connections` open it accepts
+/// nothing until one closes: new ones wait in the kernel's backlog rather
+/// than being accepted and dropped. The listener is dropped on return, so
 /// new connections are refused from then on.
 pub(super) async fn accept_until(
     shutdown: impl Future<Output = &'static str>,
     listener: TcpListener,
-    http: Builder,
+    config: ConnectionConfig,
     router: Arc<LimitedRouter>,
 ) -> (&'static str, Connections) {
     let (stop, stopped) = watch::channel(false);
     let mut open = JoinSet::new();
+    let mut backoff = AcceptBackoff::default();
+    let max = config.max_connections.max(1);
     tokio::pin!(shutdown);
     let reason = loop {
         tokio::select! {
             biased;
             reason = &mut shutdown => break reason,
             Some(_) = open.join_next(), if !open.is_empty() => {}
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if open.len() < max => match accepted {
                 Ok((stream, peer)) => {
+                    backoff.succeeded();
                     open.spawn(serve_connection(
                         stream,
                         peer,
-                        http.clone(),
+                        config.write_timeout,
+                        config.http.clone(),
                         router.clone(),
                         stopped.clone(),
                     ));
                 }
-                Err(e) => pause_after(e).await,
+                Err(e) => backoff.failed(e).await,
             },
         }
     };
     (reason, Connections { open, stop })
 }
 
-/// After a failed `accept`: a connection that died in the backlog is
-/// nothing; anything else (out of file descriptors) gets a pause so the loop
-/// does not spin.
-async fn pause_after(e: io::Error) {
-    match e.kind() {
-        io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionRefused => {}
-        _ => {
-            tracing::error!(target: LOG_TARGET, "accept failed: {e}; retrying in 1s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+/// Pauses after failed `accept`s (out of file descriptors, say), longer
+/// each time up to [`AcceptBackoff::LONGEST`], so the loop neither spins
+/// nor stops; logs the first failure of a run and the recovery, not each.
+#[derive(Default)]
+struct AcceptBackoff {
+    failures: u64,
+    pause: Duration,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const LONGEST: Duration = Duration::from_millis(500);
+
+    async fn failed(&mut self, e: io::Error) {
+        // A connection that died in the backlog: nothing is wrong here.
+        if matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionRefused
+        ) {
+            return;
+        }
+        if self.failures == 0 {
+            tracing::error!(
+                target: LOG_TARGET,
+                "accept failed: {e}; pausing up to {:?} between tries until it works again \
+                 (lower max_connections or raise `ulimit -n`)",
+                Self::LONGEST
+            );
+        }
+        self.failures += 1;
+        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::LONGEST);
+        tokio::time::sleep(self.pause).await;
+    }
+
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::warn!(
+                target: LOG_TARGET,
+                "accepting again after {} failed accepts",
+                self.failures
+            );
+            *self = AcceptBackoff::default();
         }
     }
+}
+
+/// The default for [`Server::max_connections`](super::Server::max_connections):
+/// [`DEFAULT_MAX_CONNECTIONS`](super::DEFAULT_MAX_CONNECTIONS), or fewer
+/// when the process's soft limit on open files would run out first (an
+/// eighth of it, at least 32, is left for the app's own files, sockets and
+/// database connections).
+pub(super) fn default_max_connections() -> usize {
+    let cap = super::DEFAULT_MAX_CONNECTIONS;
+    match open_files_limit() {
+        Some(limit) => {
+            let margin = (limit / 8).max(32);
+            limit.saturating_sub(margin).clamp(1, cap)
+        }
+        None => cap,
+    }
+}
+
+/// The soft `RLIMIT_NOFILE`, from `/proc/self/limits` (Linux); `None` when
+/// unlimited or unknown.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Serves one connection until it closes, or finishes its current request
@@ -78,14 +156,16 @@ async fn pause_after(e: io::Error) {
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    write_timeout: Option<Duration>,
     http: Builder,
     router: Arc<LimitedRouter>,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let stream = WriteTimeout::new(stream, write_timeout);
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let router = router.clone();
-        async move { Ok::<_, Infallible>(router.handle(req).await) }
+        async move { Ok::<_, Infallible>(router.handle(req, peer).await) }
     });
     let conn = http
         .serve_connection(TokioIo::new(stream), service)

@@ -7,7 +7,6 @@
 //! Nothing else is touched, so a handler's own error answer, an empty `404`
 //! too, reaches the client as the handler made it.
 
-
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
