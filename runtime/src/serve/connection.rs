@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::Request;
 use hyper::body::Incoming;
@@ -75,16 +75,19 @@ pub(super) async fn accept_until(
 
 /// Pauses after failed `accept`s (out of file descriptors, say), longer
 /// each time up to [`AcceptBackoff::LONGEST`], so the loop neither spins
-/// nor stops; logs the first failure of a run and the recovery, not each.
+/// nor stops; logs the first failure and then at most one line a minute,
+/// however often the failures come and go.
 #[derive(Default)]
 struct AcceptBackoff {
-    failures: u64,
     pause: Duration,
+    last_logged: Option<Instant>,
+    unlogged: u64,
 }
 
 impl AcceptBackoff {
     const FIRST: Duration = Duration::from_millis(10);
     const LONGEST: Duration = Duration::from_millis(500);
+    const LOG_EVERY: Duration = Duration::from_secs(60);
 
     async fn failed(&mut self, e: io::Error) {
         // A connection that died in the backlog: nothing is wrong here.
@@ -96,28 +99,29 @@ impl AcceptBackoff {
         ) {
             return;
         }
-        if self.failures == 0 {
+        if self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= Self::LOG_EVERY)
+        {
             tracing::error!(
                 target: LOG_TARGET,
-                "accept failed: {e}; pausing up to {:?} between tries until it works again \
-                 (lower max_connections or raise `ulimit -n`)",
+                "accept failed: {e} ({} more failures since the last such line); pausing up \
+                 to {:?} between tries, logging at most once a minute (lower max_connections \
+                 or raise `ulimit -n`)",
+                self.unlogged,
                 Self::LONGEST
             );
+            self.last_logged = Some(Instant::now());
+            self.unlogged = 0;
+        } else {
+            self.unlogged += 1;
         }
-        self.failures += 1;
         self.pause = (self.pause * 2).clamp(Self::FIRST, Self::LONGEST);
         tokio::time::sleep(self.pause).await;
     }
 
     fn succeeded(&mut self) {
-        if self.failures > 0 {
-            tracing::warn!(
-                target: LOG_TARGET,
-                "accepting again after {} failed accepts",
-                self.failures
-            );
-            *self = AcceptBackoff::default();
-        }
+        self.pause = Duration::ZERO;
     }
 }
 
