@@ -548,9 +548,15 @@ impl Server {
             .header_read_timeout(header_read_timeout)
             .max_header_size(header_limit)
             .max_buf_size(header_limit);
+        let max_connections = max_connections.unwrap_or_else(connection::default_max_connections);
+        tracing::info!(
+            target: LOG_TARGET,
+            "at most {max_connections} connections, request heads up to {header_limit} bytes, \
+             write timeout {write_timeout:?}"
+        );
         let config = ConnectionConfig {
             http,
-            max_connections: max_connections.unwrap_or_else(connection::default_max_connections),
+            max_connections,
             write_timeout,
         };
 
