@@ -6,9 +6,9 @@
 
 mod support;
 
-use std::io::{self, BufRead};
+use std::io;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use approute::axum::extract::ConnectInfo;
@@ -18,7 +18,7 @@ use approute::ClientAddr;
 use support::parse_response;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -46,26 +46,7 @@ impl FixtureProcess {
             }
             None => Command::new(fixture),
         };
-        let mut child = command
-            .envs(env.iter().copied())
-            .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (lines_tx, lines) = unbounded_channel();
-        std::thread::spawn(move || {
-            for line in io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, lines) = support::spawn_server(command.envs(env.iter().copied()));
         let mut server = FixtureProcess {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),

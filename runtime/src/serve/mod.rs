@@ -71,6 +71,7 @@ use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 
 use crate::RouteInfo;
+use bind::Bind;
 use connection::ConnectionConfig;
 use limits::LimitedRouter;
 #[cfg(feature = "logging")]
@@ -79,6 +80,7 @@ use logging::{RouteLine, LOG_TARGET};
 use peer::TrustedProxies;
 use shutdown::{ShutdownFuture, Trigger};
 
+mod bind;
 mod connection;
 mod errors;
 mod limits;
@@ -183,36 +185,6 @@ pub struct Server {
     max_connections: Option<usize>,
     proxies: Result<TrustedProxies, String>,
     shutdown: Option<ShutdownFuture>,
-}
-
-enum Bind {
-    Env,
-    Addr(SocketAddr),
-    Listener(TcpListener),
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bind = match &self.bind {
-            Bind::Env => "$HOST:$PORT".to_string(),
-            Bind::Addr(addr) => addr.to_string(),
-            Bind::Listener(l) => format!("listener {:?}", l.local_addr().ok()),
-        };
-        f.debug_struct("Server")
-            .field("bind", &bind)
-            .field("routes", &self.routes.len())
-            .field("body_limit", &self.body_limit)
-            .field("timeout", &self.timeout)
-            .field("timeout_status", &self.timeout_status)
-            .field("grace_period", &self.grace_period)
-            .field("header_read_timeout", &self.header_read_timeout)
-            .field("header_limit", &self.header_limit)
-            .field("write_timeout", &self.write_timeout)
-            .field("max_connections", &self.max_connections)
-            .field("trust_proxies", &self.proxies)
-            .field("custom_shutdown", &self.shutdown.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Server {
@@ -525,7 +497,7 @@ impl Server {
             Bind::Listener(listener) => listener,
             Bind::Addr(addr) => TcpListener::bind(addr).await?,
             Bind::Env => {
-                let (host, port) = env_addr()?;
+                let (host, port) = bind::env_addr()?;
                 TcpListener::bind((host.as_str(), port)).await?
             }
         };
@@ -575,21 +547,4 @@ impl IntoFuture for Server {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
-}
-
-fn env_addr() -> io::Result<(String, u16)> {
-    let port = match std::env::var("PORT") {
-        Ok(port) if !port.trim().is_empty() => port.trim().parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("PORT={port:?} is not a port number"),
-            )
-        })?,
-        _ => DEFAULT_PORT,
-    };
-    let host = match std::env::var("HOST") {
-        Ok(host) if !host.trim().is_empty() => host.trim().to_string(),
-        _ => DEFAULT_HOST.to_string(),
-    };
-    Ok((host, port))
 }
