@@ -120,6 +120,11 @@ fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
                 format!("approute: {} route files serve the same URL `{url}`", group.len()),
                 "route groups like `(name)` are left out of the URL, so these folders collide; keep one route.rs for this URL, or rename a folder to change the URL",
             )
+        } else if group.iter().all(|r| r.url == group[0].url) {
+            (
+                format!("approute: {} route files serve the same URL `{url}`", group.len()),
+                "folder names are matched in the encoded form a client sends, so `a b` and `a%20b` (or `_x` and `%5Fx`) are one URL, as in Next.js; keep one folder",
+            )
         } else {
             (
                 format!("approute: {} route files serve the same URL `{url}`", group.len()),
@@ -302,6 +307,20 @@ mod tests {
         assert!(p[0].contains("--> app/(a)/about/route.rs"));
         assert!(p[0].contains("--> app/(b)/about/route.rs"));
         assert!(p[0].contains("route groups like `(name)` are left out of the URL"));
+    }
+
+    #[test]
+    fn folders_that_encode_to_one_url_conflict() {
+        let p = problems(&["api/a b", "api/a%20b"]);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(
+            p[0].contains("2 route files serve the same URL"),
+            "{}",
+            p[0]
+        );
+        assert!(p[0].contains("--> app/api/a b/route.rs"), "{}", p[0]);
+        assert!(p[0].contains("--> app/api/a%20b/route.rs"), "{}", p[0]);
+        assert!(p[0].contains("matched in the encoded form a client sends"));
     }
 
     #[test]

@@ -285,7 +285,10 @@ impl<'a> Emitter<'a> {
                 "let check = rt::Check::<{state}, _>::new(|| (&{info}, rt::TrailingSlash::{}, {fill_in}));",
                 self.slash
             );
-            if !route.any_method {
+            // The automatic OPTIONS and 405 answers share one check type.
+            let methods = route.methods();
+            let shares = !methods.contains(&Method::Options) || !methods.contains(&Method::Query);
+            if !route.any_method && shares {
                 out.push_str("let shared = check.shared();\n");
             }
         }
@@ -299,7 +302,9 @@ impl<'a> Emitter<'a> {
             );
         } else {
             let _ = write!(out, "rt::MethodRouter::<{state}>::new()");
-            for e in &route.exports {
+            // axum's method router has no filter for QUERY: it goes
+            // through the fallback (below).
+            for e in route.exports.iter().filter(|e| e.method != Method::Query) {
                 let handler = format!("{module}::{}", e.method.as_str());
                 let mut wrapped = handler.clone();
                 if e.method == Method::Get {
@@ -321,11 +326,14 @@ impl<'a> Emitter<'a> {
             }
             // Ours rather than axum's 405: middleware wrap it, and its
             // `Allow` reads like the one `OPTIONS` sends.
-            let _ = write!(
-                out,
-                ".fallback({})",
+            let fallback = if route.methods().contains(&Method::Query) {
+                let handler = format!("{module}::QUERY");
+                let query = format!("rt::method_not_allowed(&{info}).or_query({handler})");
+                format!("is_handler_{module}(&{handler}, {})", guarded(query))
+            } else {
                 guarded_by("shared", format!("rt::method_not_allowed(&{info})"))
-            );
+            };
+            let _ = write!(out, ".fallback({fallback})");
         }
         out.push_str(")\n}\n");
     }

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 /// Declares [`Method`] from one list, so adding a method is one line.
 macro_rules! methods {
     ($($variant:ident => $token:literal,)*) => {
-        /// An HTTP method a route file can export, in the order `Allow` lists them.
+        /// An HTTP method a route file can export.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Method {
             $($variant,)*
         }
 
         impl Method {
-            /// Every method, in the order `Allow` lists them.
+            /// Every method a route file can export.
             pub const ALL: &'static [Method] = &[$(Method::$variant,)*];
 
             /// The exported name, which is also the HTTP method token.
@@ -35,6 +35,8 @@ methods! {
     Patch => "PATCH",
     Delete => "DELETE",
     Options => "OPTIONS",
+    // The HTTP QUERY method (safe, idempotent, with a body; IETF httpbis).
+    Query => "QUERY",
 }
 
 impl Method {

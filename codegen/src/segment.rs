@@ -24,7 +24,7 @@ fn err(reason: impl Into<String>, fix: impl Into<String>) -> Result<Segment, Seg
 /// Parses a folder name. Private folders (`_x`) never reach here: the
 /// scanner skips them.
 ///
-/// - `name` -> static, `%5Fname` -> static `_name`
+/// - `name` -> static, `%5Fname` -> static `_name`, `a%20b` -> static `a b`
 /// - `(name)` -> route group
 /// - `[name]`, `[...name]`, `[[...name]]` -> dynamic, catch-all, optional catch-all
 pub fn parse_segment(folder: &str) -> Result<Segment, SegmentError> {
@@ -84,15 +84,37 @@ fn url(segment: UrlSegment) -> Segment {
     Segment::Url(segment)
 }
 
-/// `%5F` (any case) at the start of a folder name stands for a literal `_`,
-/// which would otherwise make the folder private; likewise `%40` for `@`.
+/// A static folder name as the text it stands for: every `%XX` escape
+/// decoded (`%5Fname` is `_name`, which would otherwise make the folder
+/// private; `a%20b` is `a b`). Patterns encode it again the way a client
+/// sends it, so `a b` and `a%20b` serve the one URL `/a%20b`, as Next.js
+/// matches a folder against the still-encoded request path. A name whose
+/// escapes do not decode to UTF-8 is taken as written (`100%` stays).
 fn unescape_static(folder: &str) -> String {
-    for (escape, ch) in [("%5F", '_'), ("%40", '@')] {
-        if folder.len() >= 3 && folder[..3].eq_ignore_ascii_case(escape) {
-            return format!("{ch}{}", &folder[3..]);
+    if !folder.contains('%') {
+        return folder.to_string();
+    }
+    let bytes = folder.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
-    folder.to_string()
+    String::from_utf8(out).unwrap_or_else(|_| folder.to_string())
 }
 
 fn param_name(folder: &str, name: &str) -> Result<String, SegmentError> {
@@ -204,6 +226,11 @@ mod tests {
                 url(UrlSegment::Static("_underscore".into())),
             ),
             ("%40me", url(UrlSegment::Static("@me".into()))),
+            ("a%20b", url(UrlSegment::Static("a b".into()))),
+            ("a b", url(UrlSegment::Static("a b".into()))),
+            ("100%", url(UrlSegment::Static("100%".into()))),
+            ("%zz", url(UrlSegment::Static("%zz".into()))),
+            ("%FF", url(UrlSegment::Static("%FF".into()))),
             ("(marketing)", Segment::Group("marketing".into())),
             ("[id]", url(UrlSegment::Dynamic("id".into()))),
             ("[post-id]", url(UrlSegment::Dynamic("post-id".into()))),

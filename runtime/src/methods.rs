@@ -51,10 +51,9 @@ impl WrongMethod {
             );
         }
         let mut answer = error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD);
-        answer.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_static(self.info.allow()),
-        );
+        answer
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(self.info.allow()));
         answer
     }
 

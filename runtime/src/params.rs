@@ -267,7 +267,10 @@ pub(crate) fn path_problem(path: &str) -> Option<PathProblem> {
             Ok(decoded) => decoded,
             Err(problem) => return Some(problem),
         };
-        if decoded.split(['/', '\\']).any(|part| part == "." || part == "..") {
+        if decoded
+            .split(['/', '\\'])
+            .any(|part| part == "." || part == "..")
+        {
             return Some(PathProblem::DotSegment);
         }
     }
@@ -399,12 +402,30 @@ mod tests {
 
     #[test]
     fn no_parameter_holds_a_dot_segment() {
-        for ok in ["/a/b", "/a/.b", "/a/b..", "/a/...", "/a/%2e%2e%2e", "/a/%252e%252e", "/.well-known"] {
+        for ok in [
+            "/a/b",
+            "/a/.b",
+            "/a/b..",
+            "/a/...",
+            "/a/%2e%2e%2e",
+            "/a/%252e%252e",
+            "/.well-known",
+        ] {
             assert_eq!(path_problem(ok), None, "{ok}");
         }
         for bad in [
-            "/a/..", "/a/.", "/a/../b", "/a/%2e%2e", "/a/.%2E", "/a%2f..%2fb", "/a/..%2fb",
-            "/a/%2e%2e%2f", "/a%2f../b", "/a/..%5cb", "/a/..\\b", "/a\\..\\b",
+            "/a/..",
+            "/a/.",
+            "/a/../b",
+            "/a/%2e%2e",
+            "/a/.%2E",
+            "/a%2f..%2fb",
+            "/a/..%2fb",
+            "/a/%2e%2e%2f",
+            "/a%2f../b",
+            "/a/..%5cb",
+            "/a/..\\b",
+            "/a\\..\\b",
         ] {
             assert_eq!(path_problem(bad), Some(PathProblem::DotSegment), "{bad}");
         }

@@ -165,7 +165,6 @@ fn resolve_dots(path: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-
 /// A request's URI with its path replaced, the query kept.
 pub(crate) fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
     let path_and_query = match uri.query() {
@@ -181,20 +180,23 @@ pub(crate) fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
 /// answer to give instead (a redirect). `Ok` holds where to send the
 /// request if no route matches it: its path ends in `/`, and Next.js
 /// redirects such a path, route or not, to the path without it.
-pub(crate) fn before_routing<B>(req: &mut Request<B>) -> Result<Option<String>, Response> {
+pub(crate) fn before_routing<B>(req: &mut Request<B>) -> Result<Option<String>, Box<Response>> {
     let uri = req.uri();
     match apply(uri.path(), uri.query()) {
         UrlRule::AsIs => {}
-        UrlRule::Redirect(location) => return Err(redirect::permanent(location)),
+        UrlRule::Redirect(location) => return Err(Box::new(redirect::permanent(location))),
         UrlRule::Invalid => {
-            return Err(error::text(
+            return Err(Box::new(error::text(
                 StatusCode::BAD_REQUEST,
                 "the URL path holds bytes that are not ASCII; percent-encode them",
-            ))
+            )))
         }
         UrlRule::Resolved(path) => {
             let Some(resolved) = with_path(uri, &path) else {
-                return Err(error::bare(StatusCode::BAD_REQUEST, "Bad Request"));
+                return Err(Box::new(error::bare(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request",
+                )));
             };
             // Redirects and the cache read the URL the client asked for:
             // the resolved one from here on.
@@ -290,7 +292,7 @@ where
                 unrouted,
             },
             Err(answer) => NormalizeFuture::Answered {
-                answer: Some(answer),
+                answer: Some(*answer),
             },
         }
     }
@@ -434,7 +436,9 @@ mod tests {
     #[test]
     fn no_location_leaves_the_site() {
         // Every mix of the characters a hostile path is made of.
-        let alphabet = ["/", "\\", ".", "..", "%2e", "%2f", "%5c", "evil.com", "?", "a"];
+        let alphabet = [
+            "/", "\\", ".", "..", "%2e", "%2f", "%5c", "evil.com", "?", "a",
+        ];
         let mut checked = 0;
         for a in alphabet {
             for b in alphabet {
@@ -468,7 +472,17 @@ mod tests {
         for s in [".", "..", "%2e", "%2E", "%2e%2e", ".%2E", "%2E."] {
             assert!(is_dot_segment(s), "{s}");
         }
-        for s in ["", "...", ".a", "a.", "%2e%2e%2e", "%2f", "%2", "%2e%2", "%252e"] {
+        for s in [
+            "",
+            "...",
+            ".a",
+            "a.",
+            "%2e%2e%2e",
+            "%2f",
+            "%2",
+            "%2e%2",
+            "%252e",
+        ] {
             assert!(!is_dot_segment(s), "{s}");
         }
     }

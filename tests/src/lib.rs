@@ -44,6 +44,12 @@ approute::app!(
     public = "fixtures/public/public",
     module = public_site
 );
+approute::app!(dir = "fixtures/root-catch-all/app", module = root_catch_all);
+approute::app!(
+    dir = "fixtures/root-catch-all/app",
+    module = root_catch_all_add,
+    trailing_slash = add
+);
 approute::app!(
     dir = "fixtures/public/app",
     public = "fixtures/public/public",

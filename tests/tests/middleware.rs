@@ -74,7 +74,7 @@ async fn middleware_wrap_the_automatic_answers() {
     assert_eq!(not_allowed.status, 405);
     assert_eq!(
         not_allowed.header("allow"),
-        Some("GET, HEAD, POST, OPTIONS")
+        Some("GET, HEAD, OPTIONS, POST")
     );
     assert_eq!(not_allowed.header("x-root"), Some("seen"));
 

@@ -95,14 +95,14 @@ async fn method_form_gets_head_options_and_405_like_route_rs() {
     let options = call(&router, "OPTIONS", "/api/users").await;
     assert_eq!(
         (options.status, options.header("allow")),
-        (204, Some("GET, HEAD, POST, OPTIONS"))
+        (204, Some("GET, HEAD, OPTIONS, POST"))
     );
     let head = call(&router, "HEAD", "/api/users").await;
     assert_eq!((head.status, head.header("x-method")), (200, Some("GET")));
     let not_allowed = call(&router, "PATCH", "/api/users").await;
     assert_eq!(
         not_allowed.header("allow"),
-        Some("GET, HEAD, POST, OPTIONS")
+        Some("GET, HEAD, OPTIONS, POST")
     );
 }
 

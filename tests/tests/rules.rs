@@ -217,7 +217,7 @@ async fn head_and_options_defaults_and_explicit_exports() {
 
     let options = call(&router, "OPTIONS", "/x/1").await;
     assert_eq!(options.status, 204);
-    assert_eq!(options.header("allow"), Some("GET, HEAD, DELETE, OPTIONS"));
+    assert_eq!(options.header("allow"), Some("DELETE, GET, HEAD, OPTIONS"));
 
     let explicit_head = call(&router, "HEAD", "/explicit").await;
     assert_eq!(explicit_head.header("x-head"), Some("explicit"));

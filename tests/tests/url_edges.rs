@@ -57,7 +57,7 @@ fn target_bytes(target: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = target;
     while let Some(start) = rest.find("{{0x") {
-        out.extend_from_slice(rest[..start].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..start]);
         let hex = &rest[start + 4..start + 6];
         out.push(u8::from_str_radix(hex, 16).unwrap());
         rest = &rest[start + 8..];
@@ -82,7 +82,7 @@ async fn send(addr: SocketAddr, method: &str, target: &str) -> Option<Answer> {
         stream.read_to_end(&mut bytes),
     );
     match read.await {
-        Ok(Ok(_)) if !bytes.is_empty() => Some(parse_response(&bytes)),
+        Ok(Ok(_)) => parse_response(&bytes, true, method == "HEAD"),
         _ => None,
     }
 }
@@ -102,8 +102,15 @@ fn split_target(target: &str) -> (&str, Option<&str>) {
 fn resolved_by_url_crate(path: &str) -> String {
     let base = url::Url::parse("http://h").unwrap();
     let mut out = base.join(path).unwrap().path().to_string();
-    let last = path.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
-    let ends_in_dots = matches!(last.as_str(), "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e.");
+    let last = path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let ends_in_dots = matches!(
+        last.as_str(),
+        "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+    );
     if ends_in_dots && out.len() > 1 {
         out.pop();
     }
@@ -135,6 +142,8 @@ enum Expect {
     SameAs(String),
     /// A status alone (and a location where given).
     Status(u16, Option<String>),
+    /// This status where a route is at the path, 404 where none is.
+    RouteOr(u16),
 }
 
 fn expected(line: &str, golden: &Value) -> (Expect, &'static str) {
@@ -148,7 +157,7 @@ fn expected(line: &str, golden: &Value) -> (Expect, &'static str) {
     if !KNOWN.contains(&method) {
         // Decided after routing: 501 where a route is, 404 elsewhere.
         return (
-            Expect::Status(0, None),
+            Expect::RouteOr(501),
             "RFC 9110 9.1: 501 for a method the server does not know (Next.js: 400)",
         );
     }
@@ -179,7 +188,7 @@ fn expected(line: &str, golden: &Value) -> (Expect, &'static str) {
         let want = if method == "QUERY" && path == "/api/query" {
             json!({"req": line, "status": 200, "x-route": "api/query", "x-method": "QUERY", "params": {}})
         } else if method == "QUERY" {
-            json!({"req": line, "status": 405})
+            return (Expect::RouteOr(405), "QUERY on a route without it is a 405");
         } else {
             let mut want = golden.clone();
             if want.get("allow").is_some() {
@@ -188,10 +197,13 @@ fn expected(line: &str, golden: &Value) -> (Expect, &'static str) {
             }
             want
         };
-        return (Expect::Nextjs(want), "QUERY is a method like the others (Next.js 14: 400)");
+        return (
+            Expect::Nextjs(want),
+            "QUERY is a method like the others (Next.js 14: 400)",
+        );
     }
     if method == "TRACE" {
-        return (Expect::Status(0, None), "TRACE is not a method approute knows");
+        return (Expect::RouteOr(501), "TRACE is not a method approute knows");
     }
     if encoded_dot_component(path) {
         return (
@@ -201,7 +213,9 @@ fn expected(line: &str, golden: &Value) -> (Expect, &'static str) {
     }
     if path == "/api/sp/a%20b" {
         return (
-            Expect::Nextjs(json!({"req": line, "status": 200, "x-route": "api/sp/a b", "x-method": method, "params": {}})),
+            Expect::Nextjs(
+                json!({"req": line, "status": 200, "x-route": "api/sp/a b", "x-method": method, "params": {}}),
+            ),
             "a folder `a b` serves the URL a client sends for it (Next.js: unreachable)",
         );
     }
@@ -214,7 +228,9 @@ fn decode(segment: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match hex.map(|h| u8::from_str_radix(h, 16)) {
             Some(Ok(b)) if bytes[i] == b'%' => {
                 out.push(b);
@@ -232,9 +248,9 @@ fn decode(segment: &str) -> String {
 /// Whether a segment decodes to something with a `.` or `..` part between
 /// (encoded) slashes or backslashes: `a%2f..%2fb`, `..%5cb`.
 fn encoded_dot_component(path: &str) -> bool {
-    path.split('/')
-        .map(decode)
-        .any(|s| s.split(['/', '\\']).count() > 1 && s.split(['/', '\\']).any(|p| p == "." || p == ".."))
+    path.split('/').map(decode).any(|s| {
+        s.split(['/', '\\']).count() > 1 && s.split(['/', '\\']).any(|p| p == "." || p == "..")
+    })
 }
 
 /// Every element of every parameter: none may be `.` or `..`.
@@ -284,7 +300,10 @@ async fn check_against_nextjs(addr: SocketAddr) {
                 let mut problems = differences(&want, &got);
                 if want.get("allow_raw").is_some() && want.get("allow_raw") != got.get("allow_raw")
                 {
-                    problems.push(format!("allow_raw: want {} got {}", want["allow_raw"], got["allow_raw"]));
+                    problems.push(format!(
+                        "allow_raw: want {} got {}",
+                        want["allow_raw"], got["allow_raw"]
+                    ));
                 }
                 problems
             }
@@ -293,10 +312,10 @@ async fn check_against_nextjs(addr: SocketAddr) {
                 want["req"] = line.as_str().into();
                 differences(&want, &got)
             }
-            Expect::Status(0, _) => {
+            Expect::RouteOr(status) => {
                 let (path, _) = split_target(target);
                 let plain = answer(addr, &format!("GET {path}")).await;
-                let want = if plain["status"] == 404 { 404 } else { 501 };
+                let want = if plain["status"] == 404 { 404 } else { status };
                 if got["status"] == want {
                     vec![]
                 } else {
@@ -308,8 +327,13 @@ async fn check_against_nextjs(addr: SocketAddr) {
                 if got["status"] != status {
                     problems.push(format!("status: want {status} got {}", got["status"]));
                 }
-                if location.is_some() && got.get("location").and_then(Value::as_str) != location.as_deref() {
-                    problems.push(format!("location: want {location:?} got {:?}", got.get("location")));
+                if location.is_some()
+                    && got.get("location").and_then(Value::as_str) != location.as_deref()
+                {
+                    problems.push(format!(
+                        "location: want {location:?} got {:?}",
+                        got.get("location")
+                    ));
                 }
                 problems
             }
@@ -327,7 +351,7 @@ async fn check_against_nextjs(addr: SocketAddr) {
     );
 }
 
-async fn listener() -> (TcpListener, SocketAddr) {
+async fn free_port() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     (listener, addr)
@@ -335,7 +359,7 @@ async fn listener() -> (TcpListener, SocketAddr) {
 
 #[tokio::test]
 async fn approute_serve_answers_odd_urls_as_nextjs_or_the_rfcs() {
-    let (listener, addr) = listener().await;
+    let (listener, addr) = free_port().await;
     let server = approute::serve(next14::router())
         .listener(listener)
         .shutdown_on(std::future::pending());
@@ -345,7 +369,7 @@ async fn approute_serve_answers_odd_urls_as_nextjs_or_the_rfcs() {
 
 #[tokio::test]
 async fn normalize_gives_axum_serve_the_same_rules() {
-    let (listener, addr) = listener().await;
+    let (listener, addr) = free_port().await;
     let app = approute::normalize(next14::router()).into_make_service();
     tokio::spawn(async move { approute::axum::serve(listener, app).await.unwrap() });
     check_against_nextjs(addr).await;
@@ -353,7 +377,7 @@ async fn normalize_gives_axum_serve_the_same_rules() {
 
 #[tokio::test]
 async fn the_bare_router_never_hands_a_handler_a_dot_segment() {
-    let (listener, addr) = listener().await;
+    let (listener, addr) = free_port().await;
     let app: Router = next14::router();
     tokio::spawn(async move {
         approute::axum::serve(listener, app.into_make_service())
@@ -368,4 +392,88 @@ async fn the_bare_router_never_hands_a_handler_a_dot_segment() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Hostile targets: every mix of slashes, backslashes, dots and a foreign
+/// host in front of, inside and after paths the fixture routes answer.
+fn hostile_targets() -> Vec<String> {
+    let fronts = [
+        "/", "//", "/\\", "///", "/\\/", "/%2f", "/%5c", "/./", "/../",
+    ];
+    let hosts = ["", "evil.example", "evil.example/", "evil.example\\"];
+    let paths = [
+        "",
+        "x/1",
+        "x/1/",
+        "x/a/b/",
+        "z/",
+        "z/q/",
+        "explicit/",
+        "rss.xml/",
+        "grouped//",
+    ];
+    let ends = ["", "/", "?q=//evil", "/?", "\\"];
+    let mut out = Vec::new();
+    for front in fronts {
+        for host in hosts {
+            for path in paths {
+                for end in ends {
+                    out.push(format!("{front}{host}{path}{end}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn no_location_the_framework_writes_leaves_the_site_in_any_mode() {
+    let modes = [
+        ("redirect", approute_tests::rules::router()),
+        ("add", approute_tests::rules_add::router()),
+        ("both", approute_tests::rules_both::router()),
+        (
+            "redirect, root catch-all",
+            approute_tests::root_catch_all::router(),
+        ),
+        (
+            "add, root catch-all",
+            approute_tests::root_catch_all_add::router(),
+        ),
+    ];
+    let targets = hostile_targets();
+    let mut redirects = 0;
+    let mut failures = Vec::new();
+    for (mode, router) in modes {
+        // Under approute::serve, and the bare router under axum::serve: the
+        // route-level redirects must be safe without the URL rules too.
+        let (listener, served) = free_port().await;
+        let server = approute::serve(router.clone())
+            .listener(listener)
+            .shutdown_on(std::future::pending());
+        tokio::spawn(server.run());
+        let (listener, bare) = free_port().await;
+        tokio::spawn(async move {
+            approute::axum::serve(listener, router.into_make_service())
+                .await
+                .unwrap()
+        });
+        for addr in [served, bare] {
+            for target in &targets {
+                let Some(answer) = send(addr, "GET", target).await else {
+                    continue;
+                };
+                let Some(location) = answer.header("location") else {
+                    continue;
+                };
+                redirects += 1;
+                let second = location.as_bytes().get(1);
+                if !location.starts_with('/') || matches!(second, Some(b'/' | b'\\')) {
+                    failures.push(format!("{mode} {addr}: {target} -> {location}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(redirects > 300, "only {redirects} redirects were checked");
 }

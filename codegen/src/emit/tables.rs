@@ -82,18 +82,15 @@ fn emit_route_config(out: &mut String, config: &RouteConfig) {
 }
 
 /// The `Allow` value for the route: what it exports, `HEAD` where `GET`
-/// answers it, and `OPTIONS`, which is always answered.
+/// answers it, and `OPTIONS`, which is always answered, sorted by name as
+/// Next.js sorts them (`DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT`).
 pub fn allow_header(route: &Route) -> String {
-    let mut methods: BTreeSet<Method> = route_methods(route).into_iter().collect();
-    if methods.contains(&Method::Get) {
-        methods.insert(Method::Head);
+    let mut methods: BTreeSet<&str> = route_methods(route).iter().map(|m| m.as_str()).collect();
+    if methods.contains("GET") {
+        methods.insert("HEAD");
     }
-    methods.insert(Method::Options);
-    methods
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    methods.insert("OPTIONS");
+    methods.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 /// What the route answers itself: every method for a `handler`.

@@ -90,7 +90,7 @@ impl LimitedRouter {
     async fn answer(&self, mut req: Request<Incoming>, json: bool) -> Response {
         let unrouted = match url::before_routing(&mut req) {
             Ok(unrouted) => unrouted,
-            Err(answer) => return answer,
+            Err(answer) => return *answer,
         };
         let limit = self.body_cap;
         if content_length(req.headers()).is_some_and(|n| n > limit as u64) {

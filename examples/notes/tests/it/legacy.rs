@@ -94,14 +94,15 @@ async fn answers_pass_through() {
     let res = alice.get("/api/legacy/no/such/thing").await;
     assert_eq!(res.status, 404);
 
-    // No climbing out of the base URL's path.
+    // No climbing out of the base URL's path: approute refuses a dot
+    // segment before the handler runs (the handler's own check stays).
     for path in [
         "/api/legacy/quotes/../../admin",
         "/api/legacy/%2e%2E/admin",
         "/api/legacy/./x",
     ] {
         let res = alice.get(path).await;
-        assert_eq!(res.status, 400, "{path}: {}", res.text());
+        assert_eq!(res.status, 404, "{path}: {}", res.text());
     }
 }
 
