@@ -103,12 +103,14 @@ impl AcceptBackoff {
             .last_logged
             .is_none_or(|at| at.elapsed() >= Self::LOG_EVERY)
         {
+            let since = match self.unlogged {
+                0 => String::new(),
+                n => format!(" ({n} more failures since the last such line)"),
+            };
             tracing::error!(
                 target: LOG_TARGET,
-                "accept failed: {e} ({} more failures since the last such line); pausing up \
-                 to {:?} between tries, logging at most once a minute (lower max_connections \
-                 or raise `ulimit -n`)",
-                self.unlogged,
+                "accept failed: {e}{since}; pausing up to {:?} between tries, logging at most \
+                 once a minute (lower max_connections or raise `ulimit -n`)",
                 Self::LONGEST
             );
             self.last_logged = Some(Instant::now());
