@@ -48,13 +48,18 @@ pub(super) async fn accept_until(
     let mut open = JoinSet::new();
     let mut backoff = AcceptBackoff::default();
     let max = config.max_connections.max(1);
-    tokio::pin!(shutdown);
+    // The pause after a failed accept: a branch of its own, so shutdown
+    // and closing connections are seen during it.
+    let pause = tokio::time::sleep(Duration::ZERO);
+    let mut paused = false;
+    tokio::pin!(shutdown, pause);
     let reason = loop {
         tokio::select! {
             biased;
             reason = &mut shutdown => break reason,
             Some(_) = open.join_next(), if !open.is_empty() => {}
-            accepted = listener.accept(), if open.len() < max => match accepted {
+            () = &mut pause, if paused => paused = false,
+            accepted = listener.accept(), if open.len() < max && !paused => match accepted {
                 Ok((stream, peer)) => {
                     backoff.succeeded();
                     open.spawn(serve_connection(
@@ -66,7 +71,12 @@ pub(super) async fn accept_until(
                         stopped.clone(),
                     ));
                 }
-                Err(e) => backoff.failed(e).await,
+                Err(e) => {
+                    if let Some(wait) = backoff.failed(e) {
+                        pause.as_mut().reset(tokio::time::Instant::now() + wait);
+                        paused = true;
+                    }
+                }
             },
         }
     };
@@ -89,7 +99,8 @@ impl AcceptBackoff {
     const LONGEST: Duration = Duration::from_millis(500);
     const LOG_EVERY: Duration = Duration::from_secs(60);
 
-    async fn failed(&mut self, e: io::Error) {
+    /// How long to wait before the next try, if at all.
+    fn failed(&mut self, e: io::Error) -> Option<Duration> {
         // A connection that died in the backlog: nothing is wrong here.
         if matches!(
             e.kind(),
@@ -97,7 +108,7 @@ impl AcceptBackoff {
                 | io::ErrorKind::ConnectionReset
                 | io::ErrorKind::ConnectionRefused
         ) {
-            return;
+            return None;
         }
         if self
             .last_logged
@@ -119,7 +130,7 @@ impl AcceptBackoff {
             self.unlogged += 1;
         }
         self.pause = (self.pause * 2).clamp(Self::FIRST, Self::LONGEST);
-        tokio::time::sleep(self.pause).await;
+        Some(self.pause)
     }
 
     fn succeeded(&mut self) {
