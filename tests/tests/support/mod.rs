@@ -229,3 +229,36 @@ pub fn differences(want: &serde_json::Value, got: &serde_json::Value) -> Vec<Str
     }
     problems
 }
+
+/// Starts `command`, a server binary, on a free loopback port (`PORT=0`,
+/// logging at info): the child, and its stderr line by line.
+pub fn spawn_server(
+    command: &mut std::process::Command,
+) -> (
+    std::process::Child,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let mut child = command
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
+}
