@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,8 @@ use approute::axum::Router;
 use approute::cache::{Cache, ManualClock, MemoryStore};
 use approute_tests::{cache_app, Counter};
 use support::{send, Answer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// The fixture app with its own cache and clock; the counter counts
 /// handler runs.
@@ -414,7 +417,7 @@ async fn answers_over_8_mib_pass_through_uncached() {
 
 #[tokio::test]
 async fn vary_keeps_answers_to_matching_requests() {
-    let (app, _, _, _) = app();
+    let (app, _, _, cache) = app();
     let de = [("accept-language", "de")];
     let en = [("accept-language", "en")];
     assert_eq!(
@@ -435,6 +438,30 @@ async fn vary_keeps_answers_to_matching_requests() {
         (200, Some("HIT"), "en run 2".into())
     );
     assert_eq!(seen(&get(&app, "/vary").await).2, "none run 3");
+    // Each variant keeps its own entry: the English one did not replace
+    // the German one.
+    assert_eq!(
+        seen(&send(&app, "GET", "/vary", &de).await),
+        (200, Some("HIT"), "de run 1".into())
+    );
+    assert_eq!(seen(&get(&app, "/vary").await).1, Some("HIT"));
+    // Every value of a varied header counts, not only the first.
+    let both = [("accept-language", "de"), ("accept-language", "en")];
+    assert_eq!(
+        seen(&send(&app, "GET", "/vary", &both).await),
+        (200, Some("MISS"), "de run 4".into())
+    );
+
+    // A purge of the path drops every variant.
+    cache.revalidate_path("/vary").await.unwrap();
+    assert_eq!(seen(&send(&app, "GET", "/vary", &en).await).1, Some("MISS"));
+    assert_eq!(seen(&send(&app, "GET", "/vary", &de).await).1, Some("MISS"));
+
+    // `Vary: *`: the answer depends on more than headers; never kept.
+    for n in [7, 8] {
+        let star = send(&app, "GET", "/vary?vary=*", &de).await;
+        assert_eq!(seen(&star), (200, None, format!("de run {n}")));
+    }
 }
 
 #[tokio::test]
@@ -481,6 +508,82 @@ async fn over_a_socket_with_the_process_cache() {
     let c = support::raw(addr, "GET", "/notes?socket").await;
     assert_eq!(seen(&c), (200, Some("MISS"), "notes run 2".into()));
     assert_eq!(runs.0.load(Ordering::SeqCst), 2);
+}
+
+/// `METHOD target` on its own connection, with `Host: host`.
+async fn on_host(addr: SocketAddr, method: &str, host: &str, target: &str) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    support::parse_response(&bytes, true, method == "HEAD").expect("a complete response")
+}
+
+/// The fixture app nested twice, as one server answering for several
+/// hosts, over a socket with `approute::serve` (so with the URL rules):
+/// each prefix and each host has its own answers, and a purge names the
+/// path the client sees and drops it for every host.
+async fn keys_are_host_and_the_url_asked_for(cache: Cache) {
+    let runs = Counter::default();
+    let router = Router::new()
+        .nest("/v1", cache_app::router())
+        .nest("/v2", cache_app::router())
+        .with_state(runs.clone())
+        .layer(cache.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = approute::serve(router)
+        .listener(listener)
+        .shutdown_on(std::future::pending());
+    tokio::spawn(server.run());
+    let get = |host: &'static str, target: &'static str| on_host(addr, "GET", host, target);
+    let answer = |state: &str, n: u64| (200, Some(state.to_string()), format!("notes run {n}"));
+    let seen = |a: Answer| {
+        (
+            a.status,
+            a.header("x-approute-cache").map(str::to_string),
+            a.text(),
+        )
+    };
+
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("MISS", 1));
+    // Both nested routes see `/notes`; the entry made for /v1 was served here.
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("MISS", 2));
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("HIT", 1));
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("HIT", 2));
+    // The URL rules resolve dot segments first: the same entry.
+    assert_eq!(
+        seen(get("a.test", "/v1/x/../notes").await),
+        answer("HIT", 1)
+    );
+
+    // Another host never gets a.test's answer; a host's case is no matter.
+    assert_eq!(seen(get("b.test", "/v1/notes").await), answer("MISS", 3));
+    assert_eq!(seen(get("B.Test", "/v1/notes").await), answer("HIT", 3));
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("HIT", 1));
+    // A Host that is no host name is served, uncached.
+    let odd = get("a.test/v2", "/v1/notes").await;
+    assert_eq!((odd.status, odd.header("x-approute-cache")), (200, None));
+    assert_eq!(runs.0.load(Ordering::SeqCst), 4);
+
+    // The path as the client sees it, for every host; /v2 stays.
+    cache.revalidate_path("/v1/notes").await.unwrap();
+    assert_eq!(seen(get("b.test", "/v1/notes").await), answer("MISS", 5));
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("MISS", 6));
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("HIT", 2));
+    // From a handler under /v2, purging the other prefix's path.
+    let purged = on_host(addr, "POST", "a.test", "/v2/purge?path=/v1/notes").await;
+    assert_eq!(purged.text(), "purged");
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("MISS", 7));
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("HIT", 2));
+}
+
+#[tokio::test]
+async fn keys_are_host_and_url_in_memory() {
+    keys_are_host_and_the_url_asked_for(Cache::new(MemoryStore::new(1 << 20))).await;
 }
 
 mod redis_store {
@@ -562,6 +665,15 @@ mod redis_store {
             .with_state(runs.clone())
             .layer(cache.layer());
         (router, runs, clock, cache)
+    }
+
+    #[tokio::test]
+    async fn keys_are_host_and_url_in_redis() {
+        let Some(server) = start_redis().await else {
+            return;
+        };
+        let store = RedisStore::connect(&server.url).await.unwrap();
+        keys_are_host_and_the_url_asked_for(Cache::new(store.prefix("keys:"))).await;
     }
 
     #[tokio::test]
