@@ -74,3 +74,23 @@ pub trait CacheStore: Send + Sync + 'static {
     /// Drops every answer `purge` names, at once.
     fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>>;
 }
+
+/// A shared store, so the code that set it up keeps a handle to it (to read
+/// [`MemoryStore::len`](super::MemoryStore::len), say).
+impl<S: CacheStore + ?Sized> CacheStore for std::sync::Arc<S> {
+    fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
+        (**self).get(key)
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        (**self).put(key, answer)
+    }
+
+    fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        (**self).purge(purge)
+    }
+}
