@@ -28,7 +28,8 @@
 //!   (`x-approute-cache: STALE`) and exactly one background run of the
 //!   handler replaces it (stale-while-revalidate).
 //! - Concurrent requests for a URL that is not cached run the handler once
-//!   and share its answer (`x-approute-cache: MISS`).
+//!   and share its answer (`x-approute-cache: MISS`); if that run panics,
+//!   they all get its `500` at once.
 //! - Cached answers carry `Cache-Control: s-maxage=N, stale-while-revalidate`
 //!   (what Next.js 14 sends) unless the handler set its own `Cache-Control`.
 //! - Never cached: other methods, other statuses, answers that set a cookie
