@@ -167,7 +167,7 @@ mod tests {
         let flights = Flights::default();
         let (flight, outcome) = lead_and_wait(&flights);
         let run = catching(async { panic!("boom") });
-        let panic = run.await.map(|()| ()).unwrap_err();
+        let panic = run.await.unwrap_err();
         assert_eq!(panic.downcast_ref::<&str>(), Some(&"boom"));
         flight.panicked();
         assert!(matches!(wait(outcome).await, Some(Ended::Panicked)));
