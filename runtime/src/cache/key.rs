@@ -40,15 +40,13 @@ impl CacheKey {
     /// another host than `Host` does.
     pub(crate) fn of_request(req: &Request) -> Option<CacheKey> {
         let header_host = match req.headers().get(header::HOST) {
-            Some(value) => Some(Authority::try_from(value.as_bytes()).ok()?),
+            Some(value) => Some(as_authority(value.as_bytes())?),
             None => None,
         };
-        let host = match (req.uri().authority(), header_host.as_ref()) {
-            (Some(line), Some(header)) if !line.as_str().eq_ignore_ascii_case(header.as_str()) => {
-                return None
-            }
-            (Some(line), _) => line.as_str(),
-            (None, Some(header)) => header.as_str(),
+        let host = match (req.uri().authority().map(Authority::as_str), header_host) {
+            (Some(line), Some(header)) if !line.eq_ignore_ascii_case(header) => return None,
+            (Some(line), _) => line,
+            (None, Some(header)) => header,
             (None, None) => "",
         };
         let uri = req
@@ -130,6 +128,18 @@ impl CacheKey {
             }
         }
         key
+    }
+}
+
+/// `bytes` if they may be an authority (RFC 3986 3.2: a host name or
+/// address, a port, user info): no `/`, `?`, `#`, space, control or
+/// non-ASCII byte. Checked without parsing: this runs for every request.
+fn as_authority(bytes: &[u8]) -> Option<&str> {
+    let allowed = |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:%[]@".contains(b);
+    if bytes.iter().all(allowed) {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
     }
 }
 
