@@ -17,8 +17,6 @@ use approute::axum::Router;
 use approute::cache::{Cache, ManualClock, MemoryStore};
 use approute_tests::{cache_app, Counter};
 use support::{send, Answer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The fixture app with its own cache and clock; the counter counts
 /// handler runs.
@@ -512,14 +510,7 @@ async fn over_a_socket_with_the_process_cache() {
 
 /// `METHOD target` on its own connection, with `Host: host`.
 async fn on_host(addr: SocketAddr, method: &str, host: &str, target: &str) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).await.unwrap();
-    support::parse_response(&bytes, true, method == "HEAD").expect("a complete response")
+    support::raw_with(addr, method, target, &[("host", host)]).await
 }
 
 /// The fixture app nested twice, as one server answering for several
@@ -533,12 +524,7 @@ async fn keys_are_host_and_the_url_asked_for(cache: Cache) {
         .nest("/v2", cache_app::router())
         .with_state(runs.clone())
         .layer(cache.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = approute::serve(router)
-        .listener(listener)
-        .shutdown_on(std::future::pending());
-    tokio::spawn(server.run());
+    let addr = support::serve_approute(router).await;
     let get = |host: &'static str, target: &'static str| on_host(addr, "GET", host, target);
     let answer = |state: &str, n: u64| (200, Some(state.to_string()), format!("notes run {n}"));
     let seen = |a: Answer| {

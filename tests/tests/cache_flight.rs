@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use approute::cache::{Cache, MemoryStore};
 use approute_tests::{cache_app, Counter};
 use support::Answer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 async fn start() -> (SocketAddr, Counter) {
     let runs = Counter::default();
@@ -21,25 +19,12 @@ async fn start() -> (SocketAddr, Counter) {
     let router = cache_app::router()
         .with_state(runs.clone())
         .layer(cache.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = approute::serve(router)
-        .listener(listener)
-        .shutdown_on(std::future::pending());
-    tokio::spawn(server.run());
-    (addr, runs)
+    (support::serve_approute(router).await, runs)
 }
 
 /// `GET target` with `Accept: accept`, on its own connection.
 async fn get(addr: SocketAddr, target: &str, accept: &str) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "GET {target} HTTP/1.1\r\nhost: t\r\naccept: {accept}\r\nconnection: close\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).await.unwrap();
-    support::parse_response(&bytes, true, false).expect("a complete response")
+    support::raw_with(addr, "GET", target, &[("accept", accept)]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
