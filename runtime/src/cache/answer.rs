@@ -56,7 +56,9 @@ impl CachedAnswer {
         &self.0.body
     }
 
-    /// The URL path it answers (no query): what [`revalidate_path`](super::revalidate_path) matches.
+    /// The URL path it answers, as the client asked for it (no query, a
+    /// nested router's prefix included): what
+    /// [`revalidate_path`](super::revalidate_path) matches.
     pub fn path(&self) -> &str {
         &self.0.path
     }

@@ -20,7 +20,7 @@ use tower_service::Service;
 
 use super::answer::{Answer, CachedAnswer};
 use super::body::buffer;
-use super::error::report;
+use super::error::{report, Error};
 use super::flight::{catching, wait, Ended, Flight, Turn};
 use super::key::CacheKey;
 use super::policy::{cacheable_request, cacheable_response};
@@ -291,8 +291,11 @@ async fn refresh<S>(
     let response = match response {
         Ok(Ok(response)) => response,
         Ok(Err(never)) => match never {},
-        // Nobody waits on a refresh but cold requests; the stale answer stays.
-        Err(_panic) => return flight.panicked(),
+        // The stale answer stays; cold requests waiting on it get a 500.
+        Err(_panic) => {
+            report("refresh", &Error::new("the handler panicked"));
+            return flight.panicked();
+        }
     };
     let made = Made {
         key: &key,
