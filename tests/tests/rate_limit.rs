@@ -49,9 +49,9 @@ async fn serve(runs: &Counter) -> SocketAddr {
     addr
 }
 
-/// One request on a fresh connection, `extra` header lines added.
-async fn send(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Answer {
-    let exchange = support::raw_with(addr, method, path, extra);
+/// One request on a fresh connection, with `headers`.
+async fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let exchange = support::raw_with(addr, method, path, headers);
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .expect("an answer within 10 s")
@@ -79,10 +79,10 @@ async fn in_child_the_limit_applies() {
         return;
     };
     for n in 1..=3 {
-        let answer = send(addr, "POST", "/signin", "").await;
+        let answer = send(addr, "POST", "/signin", &[]).await;
         assert_eq!((answer.status, answer.text()), (200, format!("run {n}")));
     }
-    let refused = send(addr, "POST", "/signin", "").await;
+    let refused = send(addr, "POST", "/signin", &[]).await;
     assert_eq!(refused.status, 429, "{}", refused.text());
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "Retry-After: {retry}");
@@ -94,24 +94,24 @@ async fn in_child_the_limit_applies() {
     );
 
     // a middleware's exemption lets the request through, uncounted
-    let exempt = send(addr, "POST", "/signin", "x-exempt: yes\r\n").await;
+    let exempt = send(addr, "POST", "/signin", &[("x-exempt", "yes")]).await;
     assert_eq!((exempt.status, exempt.text()), (200, "run 4".to_string()));
     // the automatic answers do not count, and are not refused
-    assert_eq!(send(addr, "OPTIONS", "/signin", "").await.status, 204);
-    assert_eq!(send(addr, "GET", "/signin", "").await.status, 405);
+    assert_eq!(send(addr, "OPTIONS", "/signin", &[]).await.status, 204);
+    assert_eq!(send(addr, "GET", "/signin", &[]).await.status, 405);
     // a route without RATE_LIMIT is never counted
     for _ in 0..10 {
-        assert_eq!(send(addr, "GET", "/open", "").await.status, 200);
+        assert_eq!(send(addr, "GET", "/open", &[]).await.status, 200);
     }
 
     // cached answers count too: one run, then two hits, then 429
     let before = runs.0.load(Ordering::SeqCst);
     for _ in 0..3 {
-        let answer = send(addr, "GET", "/feed", "").await;
+        let answer = send(addr, "GET", "/feed", &[]).await;
         assert_eq!((answer.status, answer.text()), (200, "feed 5".to_string()));
     }
     assert_eq!(runs.0.load(Ordering::SeqCst), before + 1);
-    assert_eq!(send(addr, "GET", "/feed", "").await.status, 429);
+    assert_eq!(send(addr, "GET", "/feed", &[]).await.status, 429);
 }
 
 #[test]
@@ -126,7 +126,7 @@ async fn in_child_off_lifts_the_limits() {
         return;
     };
     for _ in 0..20 {
-        assert_eq!(send(addr, "POST", "/signin", "").await.status, 200);
+        assert_eq!(send(addr, "POST", "/signin", &[]).await.status, 200);
     }
     assert_eq!(runs.0.load(Ordering::SeqCst), 20);
 }
@@ -137,9 +137,9 @@ async fn in_child_a_factor_scales_the_limits() {
         return;
     };
     for _ in 0..6 {
-        assert_eq!(send(addr, "POST", "/signin", "").await.status, 200);
+        assert_eq!(send(addr, "POST", "/signin", &[]).await.status, 200);
     }
-    assert_eq!(send(addr, "POST", "/signin", "").await.status, 429);
+    assert_eq!(send(addr, "POST", "/signin", &[]).await.status, 429);
 }
 
 /// A counter that answers later (as one over a network does) is awaited,
@@ -174,7 +174,7 @@ async fn in_child_a_remote_counter_is_awaited_and_fails_open() {
     };
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let answer = send(addr, "POST", "/signin", "").await;
+        let answer = send(addr, "POST", "/signin", &[]).await;
         if answer.status == 429 {
             assert_eq!(answer.header("retry-after"), Some("2"));
         }
