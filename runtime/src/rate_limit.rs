@@ -24,20 +24,21 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error;
 use crate::route_info::RouteInfo;
+use crate::ClientAddr;
 
 /// A request extension that spares the request the route's `RATE_LIMIT`:
 /// a middleware inserts it (`req.extensions_mut().insert(RateLimitExempt)`)
@@ -105,15 +106,15 @@ pub fn scale() -> Scale {
 /// peer address (a `Router` served without connect info, `oneshot` in
 /// tests): then the limit cannot apply and is skipped.
 ///
-/// The peer address of the connection, from axum's
-/// `ConnectInfo<SocketAddr>` (`into_make_service_with_connect_info`). An
-/// IPv6 client counts by its /64 network, the block one host usually gets,
-/// so it cannot take a fresh budget with each of its addresses. This is the
-/// one function to change when the server records the client another way
-/// (behind trusted proxies).
+/// The request's [`ClientAddr`]: the peer address (`ConnectInfo`), or
+/// behind proxies `approute::serve(..).trust_proxies(..)` believes, the
+/// first untrusted `X-Forwarded-For` hop. An IPv6 client counts by its /64
+/// network, the block one host usually gets, so it cannot take a fresh
+/// budget with each of its addresses. The one place that says who the
+/// client is.
 pub fn client_of(req: &Request) -> Option<IpAddr> {
-    let ConnectInfo(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
-    Some(match peer.ip().to_canonical() {
+    let ClientAddr(ip) = ClientAddr::from_extensions(req.extensions())?;
+    Some(match ip {
         IpAddr::V6(ip) => {
             let network = u128::from(ip) & !(u128::MAX >> 64);
             IpAddr::V6(Ipv6Addr::from(network))
@@ -318,7 +319,7 @@ fn decide(info: &'static RouteInfo, req: &Request) -> Decision {
         static WARNED: AtomicBool = AtomicBool::new(false);
         if !WARNED.swap(true, Ordering::Relaxed) {
             warn(&format!(
-                "RATE_LIMIT of {} is skipped: the server gives no peer address (serve the router with `into_make_service_with_connect_info::<SocketAddr>()`); said once",
+                "RATE_LIMIT of {} is skipped: the server gives no peer address (serve the router with `approute::serve`, or axum's `into_make_service_with_connect_info::<SocketAddr>()`); said once",
                 info.route_id()
             ));
         }
@@ -506,6 +507,9 @@ mod tests {
 
     #[test]
     fn an_ipv6_client_counts_by_its_64_network() {
+        use axum::extract::ConnectInfo;
+        use std::net::SocketAddr;
+
         let client = |addr: &str| {
             let mut req = Request::new(axum::body::Body::empty());
             let peer: SocketAddr = addr.parse().unwrap();
@@ -523,5 +527,12 @@ mod tests {
         );
         assert_eq!(client("10.0.0.1:1"), client("10.0.0.1:2"));
         assert_eq!(client_of(&Request::new(axum::body::Body::empty())), None);
+        // behind a trusted proxy, the client it names
+        let mut req = Request::new(axum::body::Body::empty());
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 1))));
+        req.extensions_mut()
+            .insert(ClientAddr("192.0.2.7".parse().unwrap()));
+        assert_eq!(client_of(&req), Some("192.0.2.7".parse().unwrap()));
     }
 }

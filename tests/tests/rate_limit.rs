@@ -142,6 +142,41 @@ async fn in_child_a_factor_scales_the_limits() {
     assert_eq!(send(addr, "POST", "/signin", &[]).await.status, 429);
 }
 
+/// Under `approute::serve` behind a trusted proxy, each client the proxy
+/// names in `X-Forwarded-For` has a budget of its own.
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_counts() {
+    in_child(
+        "in_child_behind_a_trusted_proxy_each_forwarded_client_counts",
+        "1",
+    );
+}
+
+#[tokio::test]
+async fn in_child_behind_a_trusted_proxy_each_forwarded_client_counts() {
+    if !is_child() {
+        return;
+    }
+    let router = rate_limited::router().with_state(Counter::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = approute::serve(router)
+        .listener(listener)
+        .trust_proxies(["127.0.0.1"])
+        .shutdown_on(std::future::pending());
+    tokio::spawn(server.run());
+    let from = |client: &'static str| async move {
+        send(addr, "POST", "/signin", &[("x-forwarded-for", client)]).await
+    };
+    for _ in 0..3 {
+        assert_eq!(from("192.0.2.1").await.status, 200);
+    }
+    let refused = from("192.0.2.1").await;
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(from("192.0.2.2").await.status, 200);
+}
+
 /// A counter that answers later (as one over a network does) is awaited,
 /// and a failed count lets the request through.
 #[test]
