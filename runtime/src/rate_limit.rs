@@ -158,6 +158,12 @@ pub trait RateCounter: Send + Sync + 'static {
     fn hit(&self, key: RateKey, window: Duration) -> Hit;
 }
 
+impl RateCounter for Box<dyn RateCounter> {
+    fn hit(&self, key: RateKey, window: Duration) -> Hit {
+        (**self).hit(key, window)
+    }
+}
+
 /// Installs the process's counter; call it before serving. Returns the
 /// counter back if one is in use already (the first limited request
 /// installs the default [`MemoryCounter`]).

@@ -662,6 +662,51 @@ mod redis_store {
         keys_are_host_and_the_url_asked_for(Cache::new(store.prefix("keys:"))).await;
     }
 
+    /// Two stores on one Redis are two instances of an app: their
+    /// `RATE_LIMIT` counters share each client's budget, and an outage lets
+    /// requests through.
+    #[tokio::test]
+    async fn rate_limits_count_once_across_instances() {
+        use approute::cache::CacheStore;
+        use approute::rate_limit::{Hit, RateCounter, RateKey};
+
+        async fn count(counter: &dyn RateCounter, key: RateKey) -> Option<(u64, Duration)> {
+            let count = match counter.hit(key, Duration::from_secs(60)) {
+                Hit::Now(count) => Some(count),
+                Hit::Later(later) => later.await,
+            };
+            count.map(|c| (c.requests, c.resets_in))
+        }
+
+        let Some(mut server) = start_redis().await else {
+            return;
+        };
+        let a = RedisStore::connect(&server.url).await.unwrap();
+        let b = RedisStore::connect(&server.url).await.unwrap();
+        let (a, b) = (a.rate_counter().unwrap(), b.rate_counter().unwrap());
+        let alice = RateKey {
+            route: "/api/auth/signin",
+            client: "203.0.113.7".parse().unwrap(),
+        };
+        let bob = RateKey {
+            client: "203.0.113.8".parse().unwrap(),
+            ..alice
+        };
+        let mut seen = Vec::new();
+        for counter in [&a, &b, &a, &b] {
+            let (requests, resets_in) = count(&**counter, alice).await.unwrap();
+            assert!(resets_in <= Duration::from_secs(60) && resets_in > Duration::from_secs(50));
+            seen.push(requests);
+        }
+        assert_eq!(seen, [1, 2, 3, 4], "one budget across both instances");
+        assert_eq!(count(&*b, bob).await.unwrap().0, 1, "each client its own");
+
+        // Redis gone: the count fails, so the limiter lets the request by.
+        server.child.kill().unwrap();
+        let _ = server.child.wait();
+        assert_eq!(count(&*a, alice).await, None);
+    }
+
     #[tokio::test]
     async fn two_instances_share_answers_and_purges() {
         let Some(mut server) = start_redis().await else {

@@ -79,7 +79,7 @@ pub use key::CacheKey;
 pub use layer::{cache_layer, CacheFuture, RouteCache, RouteCacheLayer};
 pub use memory::{MemoryStore, DEFAULT_MEMORY_BYTES};
 #[cfg(feature = "redis")]
-pub use redis::RedisStore;
+pub use redis::{RedisCounter, RedisStore};
 pub use store::{BoxFuture, CacheStore, Purge};
 
 use flight::{Flights, Turn};
@@ -282,6 +282,14 @@ fn process_cache() -> Cache {
 /// approute::cache::set_store(approute::cache::RedisStore::connect("redis://127.0.0.1/").await?);
 /// ```
 pub fn set_store(store: impl CacheStore) {
+    if let Some(counter) = store.rate_counter() {
+        if crate::rate_limit::set_counter(counter).is_err() {
+            tracing::warn!(
+                target: "approute",
+                "RATE_LIMIT keeps counting where it began: set the store before the first request"
+            );
+        }
+    }
     set_cache(Cache::new(store));
 }
 

@@ -14,6 +14,7 @@
 //! they compute, so use a single Redis (or one shard), not Redis Cluster.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +25,7 @@ use super::answer::CachedAnswer;
 use super::error::Error;
 use super::key::CacheKey;
 use super::store::{BoxFuture, CacheStore, Purge};
+use crate::rate_limit::{Count, Hit, RateCounter, RateKey};
 
 /// How long a Redis command (or a connect) may take before the request
 /// goes on without the cache.
@@ -199,6 +201,90 @@ impl RedisStore {
     }
 }
 
+/// Counts one request in a fixed window that starts at the key's first
+/// request. KEYS: the counter. ARGV: the window in ms.
+const HIT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return {n, redis.call('PTTL', KEYS[1])}
+";
+
+impl RedisStore {
+    /// A `RATE_LIMIT` counter in this Redis, so that every instance sharing
+    /// it shares each client's budget. [`crate::cache::set_store`] installs
+    /// it with the store; a Redis outage lets requests through (fails
+    /// open) and says so in the log once per outage.
+    pub fn counter(&self) -> RedisCounter {
+        RedisCounter {
+            link: self.link.clone(),
+            prefix: format!("{}rate:", self.prefix),
+            hit: Script::new(HIT),
+            down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// `RATE_LIMIT` counts in Redis: made by [`RedisStore::counter`].
+#[derive(Clone)]
+pub struct RedisCounter {
+    link: Arc<Link>,
+    prefix: String,
+    hit: Script,
+    /// Whether the last count failed: the outage is logged once.
+    down: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for RedisCounter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisCounter")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateCounter for RedisCounter {
+    fn hit(&self, key: RateKey, window: Duration) -> Hit {
+        let counter = self.clone();
+        let redis_key = format!("{}{}:{}", self.prefix, key.route, key.client);
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        Hit::Later(Box::pin(async move {
+            let counted = async {
+                let mut conn = counter.link.conn().await?;
+                let (requests, ttl_ms): (u64, i64) = counter
+                    .hit
+                    .key(&redis_key)
+                    .arg(window_ms)
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(|e| counter.link.failed(e))?;
+                Ok::<_, Error>(Count {
+                    requests,
+                    resets_in: Duration::from_millis(ttl_ms.max(0).unsigned_abs()),
+                })
+            };
+            match counted.await {
+                Ok(count) => {
+                    if counter.down.swap(false, Ordering::Relaxed) {
+                        tracing::warn!(target: "approute", "rate limits count in Redis again");
+                    }
+                    Some(count)
+                }
+                Err(e) => {
+                    if !counter.down.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            target: "approute",
+                            "rate limits cannot count in Redis ({e}); requests go through until it is back"
+                        );
+                    }
+                    None
+                }
+            }
+        }))
+    }
+}
+
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
@@ -215,6 +301,10 @@ fn now_secs() -> u64 {
 }
 
 impl CacheStore for RedisStore {
+    fn rate_counter(&self) -> Option<Box<dyn RateCounter>> {
+        Some(Box::new(self.counter()))
+    }
+
     fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
         Box::pin(async move {
             let mut conn = self.link.conn().await?;

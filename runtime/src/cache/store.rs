@@ -8,6 +8,7 @@ use std::pin::Pin;
 use super::answer::CachedAnswer;
 use super::error::Error;
 use super::key::CacheKey;
+use crate::rate_limit::RateCounter;
 
 /// The future a [`CacheStore`] method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -73,6 +74,13 @@ pub trait CacheStore: Send + Sync + 'static {
 
     /// Drops every answer `purge` names, at once.
     fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Where `RATE_LIMIT` counts when this is the process's store: a store
+    /// several instances share gives them one budget per client. `None`
+    /// (the default) counts in the process.
+    fn rate_counter(&self) -> Option<Box<dyn RateCounter>> {
+        None
+    }
 }
 
 /// A shared store, so the code that set it up keeps a handle to it (to read
@@ -92,5 +100,9 @@ impl<S: CacheStore + ?Sized> CacheStore for std::sync::Arc<S> {
 
     fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
         (**self).purge(purge)
+    }
+
+    fn rate_counter(&self) -> Option<Box<dyn RateCounter>> {
+        (**self).rate_counter()
     }
 }
