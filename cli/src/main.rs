@@ -4,6 +4,7 @@
 
 mod args;
 mod check;
+mod dev;
 mod new;
 mod project;
 mod routes;
@@ -17,6 +18,8 @@ cargo approute: Next.js-style route handlers for Rust
 
 Usage:
   cargo approute new NAME [--git URL | --version V]  a new app in the folder NAME
+  cargo approute dev [--manifest-path PATH] [--bin NAME]
+                                                  serve on $HOST:$PORT (127.0.0.1:3000), rebuild on save
   cargo approute routes [--manifest-path PATH]   the route table: methods, URL, file, cache, limits
   cargo approute check [--manifest-path PATH]    every problem in the route tree, with file:line:col
 
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         }),
         "check" => in_crate(args).map(|options| check::run(&options)),
         "new" => new(args),
+        "dev" => dev(args),
         "" | "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(0)
@@ -97,4 +101,11 @@ fn new(mut args: Args) -> Result<i32, String> {
     };
     println!("{}", new::run(&path, &source)?);
     Ok(0)
+}
+
+fn dev(mut args: Args) -> Result<i32, String> {
+    let manifest = args.value("manifest-path")?;
+    let bin = args.value("bin")?;
+    args.finish()?;
+    dev::run(dev::crate_dir(manifest.as_deref())?, bin)
 }
