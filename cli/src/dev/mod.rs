@@ -51,7 +51,7 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>) -> Result<i32, String> {
         options.public_dir.as_str(),
         "src",
     ];
-    let watch = Watch::new(&crate_dir, &folders, &["Cargo.toml", "build.rs"])?;
+    let mut watch = Watch::new(&crate_dir, &folders, &["Cargo.toml", "build.rs"])?;
     let run_dir = build::target_dir(&crate_dir).join("run");
     let launcher = Launcher::new(listener, run_dir).map_err(|e| e.to_string())?;
     say(&format!(

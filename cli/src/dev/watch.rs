@@ -31,8 +31,10 @@ enum Message {
 /// Watches `folders` (each and all below it, if it exists) and `files` in
 /// `crate_dir`; keep it alive as long as events are wanted.
 pub struct Watch {
-    _watcher: notify::RecommendedWatcher,
+    watcher: notify::RecommendedWatcher,
     messages: Receiver<Message>,
+    /// The folders to watch that did not exist yet when last looked at.
+    missing: Vec<PathBuf>,
 }
 
 impl Watch {
@@ -63,23 +65,31 @@ impl Watch {
         watcher
             .watch(crate_dir, RecursiveMode::NonRecursive)
             .map_err(|e| format!("cannot watch {}: {e}", crate_dir.display()))?;
-        for folder in folders {
-            let path = crate_dir.join(folder);
-            if path.is_dir() {
-                watcher
-                    .watch(&path, RecursiveMode::Recursive)
-                    .map_err(|e| format!("cannot watch {}: {e}", path.display()))?;
-            }
-        }
         stop_on_signals(send)?;
-        Ok(Watch {
-            _watcher: watcher,
+        let mut watch = Watch {
+            watcher,
             messages,
-        })
+            missing: folders.iter().map(|f| crate_dir.join(f)).collect(),
+        };
+        watch.watch_new_folders()?;
+        Ok(watch)
+    }
+
+    /// Watches each folder that exists by now (`public/` made after
+    /// `dev` started), all below it.
+    fn watch_new_folders(&mut self) -> Result<(), String> {
+        let (found, missing) = self.missing.drain(..).partition(|p: &PathBuf| p.is_dir());
+        self.missing = missing;
+        for path in found {
+            self.watcher
+                .watch(&path, RecursiveMode::Recursive)
+                .map_err(|e| format!("cannot watch {}: {e}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// Blocks until a change is over or a signal came.
-    pub fn next(&self) -> Wake {
+    pub fn next(&mut self) -> Wake {
         let mut paths = match self.messages.recv() {
             Ok(Message::Path(path)) => vec![path],
             Ok(Message::Stop) | Err(_) => return Wake::Stop,
@@ -92,6 +102,9 @@ impl Watch {
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => return Wake::Stop,
             }
+        }
+        if let Err(e) = self.watch_new_folders() {
+            eprintln!("approute dev: {e}");
         }
         paths.sort();
         paths.dedup();
