@@ -4,22 +4,15 @@
 //! `APPROUTE_BLESS=1 cargo test -p approute-cli --test commands` rewrites
 //! the expected files from what the commands print now.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Instant;
+
+use support::approute as run;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs `cargo-approute ARGS` in `dir` as cargo would.
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-approute"))
-        .arg("approute")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("cargo-approute runs")
 }
 
 /// Compares `actual` with `expected/<name>`, or writes it when blessing.
@@ -127,7 +120,7 @@ fn unknown_commands_and_arguments_are_refused() {
 /// 1,000 route files, each with a config constant and two handlers.
 #[test]
 fn check_of_a_thousand_routes_is_quick() {
-    let dir = std::env::temp_dir().join(format!("approute-cli-big-{}", std::process::id()));
+    let dir = support::scratch("check-big");
     for i in 0..1000 {
         let folder = dir.join(format!("app/api/g{}/r{i}/[id]", i / 50));
         std::fs::create_dir_all(&folder).unwrap();

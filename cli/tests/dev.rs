@@ -2,6 +2,8 @@
 //! client polls every 20 ms on a new connection each time while routes are
 //! edited, added, broken and deleted, and not one poll may fail.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -51,10 +53,7 @@ impl DevProcess {
             .args(["approute", "dev"])
             .current_dir(app)
             .env("PORT", port.to_string())
-            .env(
-                "CARGO_TARGET_DIR",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("approute-apps"),
-            )
+            .env("CARGO_TARGET_DIR", support::apps_target_dir())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -185,14 +184,8 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 #[test]
 fn dev_swaps_servers_on_save_without_failing_a_request() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dev-swaps");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-approute"))
-        .args(["approute", "new", "dev-app"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let dir = support::scratch("dev-swaps");
+    let out = support::approute(&dir, &["new", "dev-app"]);
     assert!(out.status.success(), "{out:?}");
     let app = dir.join("dev-app");
     let port = free_port();
@@ -292,4 +285,42 @@ fn dev_swaps_servers_on_save_without_failing_a_request() {
     let status = dev.stop();
     assert!(status.success(), "{status:?}");
     assert!(get(addr, "/api/hello").is_err(), "the server outlived dev");
+}
+
+/// An app that binds its own port (here `axum::serve`) cannot take the
+/// socket `dev` holds: it gets a plain restart, and a line saying so.
+#[test]
+fn an_app_served_another_way_gets_plain_restarts() {
+    let dir = support::scratch("dev-plain");
+    assert!(support::approute(&dir, &["new", "plain-app"])
+        .status
+        .success());
+    let app = dir.join("plain-app");
+    write(
+        app.join("src/main.rs"),
+        "approute::app!();\n\n\
+         #[tokio::main]\n\
+         async fn main() {\n    \
+             let port: u16 = std::env::var(\"PORT\").unwrap().parse().unwrap();\n    \
+             let listener = tokio::net::TcpListener::bind((\"127.0.0.1\", port)).await.unwrap();\n    \
+             approute::axum::serve(listener, app::router().into_make_service()).await.unwrap();\n\
+         }\n",
+    );
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let dev = DevProcess::start(&app, port);
+    until(addr, "/api/hello", FIRST_BUILD, |s, b| {
+        s == 200 && b == "hello"
+    });
+    assert!(
+        dev.output().contains("restarting it plainly"),
+        "{}",
+        dev.output()
+    );
+    write(
+        app.join("app/api/hello/route.rs"),
+        "pub async fn GET() -> &'static str {\n    \"plain\"\n}\n",
+    );
+    until(addr, "/api/hello", REBUILD, |s, b| s == 200 && b == "plain");
+    assert!(dev.stop().success());
 }

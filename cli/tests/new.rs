@@ -1,32 +1,13 @@
 //! `cargo approute new` as a user runs it: the app it writes builds and
 //! answers `GET /api/hello`, and it never writes into a folder in use.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A folder of its own under the test temp dir, emptied first.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn approute(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-approute"))
-        .arg("approute")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("cargo-approute runs")
-}
-
-/// The target dir every app these tests build shares, so the dependencies
-/// compile once (the first run takes a minute or two, later ones seconds).
-fn apps_target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("approute-apps")
-}
+use support::{approute, apps_target_dir, scratch};
 
 /// Waits for `child`, killing it past `limit`.
 fn wait_bounded(mut child: Child, limit: Duration) -> std::process::ExitStatus {
