@@ -17,11 +17,14 @@ const USAGE: &str = "\
 cargo approute: Next.js-style route handlers for Rust
 
 Usage:
-  cargo approute new NAME [--git URL | --version V]  a new app in the folder NAME
+  cargo approute new NAME [--git URL | --version V]
+      a new app in the folder NAME, answering GET /api/hello
   cargo approute dev [--manifest-path PATH] [--bin NAME]
-                                                  serve on $HOST:$PORT (127.0.0.1:3000), rebuild on save
-  cargo approute routes [--manifest-path PATH]   the route table: methods, URL, file, cache, limits
-  cargo approute check [--manifest-path PATH]    every problem in the route tree, with file:line:col
+      serve on $HOST:$PORT (127.0.0.1:3000); rebuild and swap servers on save
+  cargo approute routes [--manifest-path PATH]
+      the route table: methods, URL, file, cache, limits
+  cargo approute check [--manifest-path PATH]
+      every problem in the route tree, with file:line:col; exit status 1 if any
 
 By default the new app depends on approute by path, from the checkout this
 CLI was built from; --git or --version depend on a repository or a release.
