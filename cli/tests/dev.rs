@@ -269,6 +269,9 @@ fn dev_swaps_servers_on_save_without_failing_a_request() {
         dev.output()
     );
 
+    // Every server took the socket and said READY=1: no plain restarts.
+    assert!(!dev.output().contains("plainly"), "{}", dev.output());
+    assert!(!dev.output().contains("READY=1"), "{}", dev.output());
     let (polls, failures) = poller.finish();
     eprintln!(
         "dev: {polls} polls; save -> first answer: edit median {:?} {edits:?}, new route median {:?} {adds:?}",
