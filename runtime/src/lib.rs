@@ -14,6 +14,7 @@
 
 pub mod cache;
 mod checks;
+mod client_addr;
 mod error;
 mod methods;
 pub mod middleware;
@@ -26,6 +27,7 @@ pub mod serve;
 mod url;
 
 pub use approute_macros::app;
+pub use client_addr::ClientAddr;
 pub use params::{ParamValue, Params};
 pub use public::PublicFile;
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};

@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -414,7 +415,7 @@ async fn answers_over_8_mib_pass_through_uncached() {
 
 #[tokio::test]
 async fn vary_keeps_answers_to_matching_requests() {
-    let (app, _, _, _) = app();
+    let (app, _, _, cache) = app();
     let de = [("accept-language", "de")];
     let en = [("accept-language", "en")];
     assert_eq!(
@@ -435,6 +436,30 @@ async fn vary_keeps_answers_to_matching_requests() {
         (200, Some("HIT"), "en run 2".into())
     );
     assert_eq!(seen(&get(&app, "/vary").await).2, "none run 3");
+    // Each variant keeps its own entry: the English one did not replace
+    // the German one.
+    assert_eq!(
+        seen(&send(&app, "GET", "/vary", &de).await),
+        (200, Some("HIT"), "de run 1".into())
+    );
+    assert_eq!(seen(&get(&app, "/vary").await).1, Some("HIT"));
+    // Every value of a varied header counts, not only the first.
+    let both = [("accept-language", "de"), ("accept-language", "en")];
+    assert_eq!(
+        seen(&send(&app, "GET", "/vary", &both).await),
+        (200, Some("MISS"), "de run 4".into())
+    );
+
+    // A purge of the path drops every variant.
+    cache.revalidate_path("/vary").await.unwrap();
+    assert_eq!(seen(&send(&app, "GET", "/vary", &en).await).1, Some("MISS"));
+    assert_eq!(seen(&send(&app, "GET", "/vary", &de).await).1, Some("MISS"));
+
+    // `Vary: *`: the answer depends on more than headers; never kept.
+    for n in [7, 8] {
+        let star = send(&app, "GET", "/vary?vary=*", &de).await;
+        assert_eq!(seen(&star), (200, None, format!("de run {n}")));
+    }
 }
 
 #[tokio::test]
@@ -481,6 +506,70 @@ async fn over_a_socket_with_the_process_cache() {
     let c = support::raw(addr, "GET", "/notes?socket").await;
     assert_eq!(seen(&c), (200, Some("MISS"), "notes run 2".into()));
     assert_eq!(runs.0.load(Ordering::SeqCst), 2);
+}
+
+/// `METHOD target` on its own connection, with `Host: host`.
+async fn on_host(addr: SocketAddr, method: &str, host: &str, target: &str) -> Answer {
+    support::raw_with(addr, method, target, &[("host", host)]).await
+}
+
+/// The fixture app nested twice, as one server answering for several
+/// hosts, over a socket with `approute::serve` (so with the URL rules):
+/// each prefix and each host has its own answers, and a purge names the
+/// path the client sees and drops it for every host.
+async fn keys_are_host_and_the_url_asked_for(cache: Cache) {
+    let runs = Counter::default();
+    let router = Router::new()
+        .nest("/v1", cache_app::router())
+        .nest("/v2", cache_app::router())
+        .with_state(runs.clone())
+        .layer(cache.layer());
+    let addr = support::serve_approute(router).await;
+    let get = |host: &'static str, target: &'static str| on_host(addr, "GET", host, target);
+    let answer = |state: &str, n: u64| (200, Some(state.to_string()), format!("notes run {n}"));
+    let seen = |a: Answer| {
+        (
+            a.status,
+            a.header("x-approute-cache").map(str::to_string),
+            a.text(),
+        )
+    };
+
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("MISS", 1));
+    // Both nested routes see `/notes`; the entry made for /v1 was served here.
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("MISS", 2));
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("HIT", 1));
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("HIT", 2));
+    // The URL rules resolve dot segments first: the same entry.
+    assert_eq!(
+        seen(get("a.test", "/v1/x/../notes").await),
+        answer("HIT", 1)
+    );
+
+    // Another host never gets a.test's answer; a host's case is no matter.
+    assert_eq!(seen(get("b.test", "/v1/notes").await), answer("MISS", 3));
+    assert_eq!(seen(get("B.Test", "/v1/notes").await), answer("HIT", 3));
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("HIT", 1));
+    // A Host that is no host name is served, uncached.
+    let odd = get("a.test/v2", "/v1/notes").await;
+    assert_eq!((odd.status, odd.header("x-approute-cache")), (200, None));
+    assert_eq!(runs.0.load(Ordering::SeqCst), 4);
+
+    // The path as the client sees it, for every host; /v2 stays.
+    cache.revalidate_path("/v1/notes").await.unwrap();
+    assert_eq!(seen(get("b.test", "/v1/notes").await), answer("MISS", 5));
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("MISS", 6));
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("HIT", 2));
+    // From a handler under /v2, purging the other prefix's path.
+    let purged = on_host(addr, "POST", "a.test", "/v2/purge?path=/v1/notes").await;
+    assert_eq!(purged.text(), "purged");
+    assert_eq!(seen(get("a.test", "/v1/notes").await), answer("MISS", 7));
+    assert_eq!(seen(get("a.test", "/v2/notes").await), answer("HIT", 2));
+}
+
+#[tokio::test]
+async fn keys_are_host_and_url_in_memory() {
+    keys_are_host_and_the_url_asked_for(Cache::new(MemoryStore::new(1 << 20))).await;
 }
 
 mod redis_store {
@@ -565,6 +654,15 @@ mod redis_store {
     }
 
     #[tokio::test]
+    async fn keys_are_host_and_url_in_redis() {
+        let Some(server) = start_redis().await else {
+            return;
+        };
+        let store = RedisStore::connect(&server.url).await.unwrap();
+        keys_are_host_and_the_url_asked_for(Cache::new(store.prefix("keys:"))).await;
+    }
+
+    #[tokio::test]
     async fn two_instances_share_answers_and_purges() {
         let Some(mut server) = start_redis().await else {
             return;
@@ -573,9 +671,12 @@ mod redis_store {
         let (b, b_runs, _, b_cache) = instance(&server.url).await;
         // B over a real socket, as a second server would be.
         let b_addr = support::serve(b.clone()).await;
+        // In-process requests name the host the socket ones do: one entry.
+        let host = b_addr.to_string();
+        let host = [("host", host.as_str())];
 
         assert_eq!(
-            seen(&get(&a, "/notes").await),
+            seen(&send(&a, "GET", "/notes", &host).await),
             (200, Some("MISS"), "notes run 1".into())
         );
         let on_b = support::raw(b_addr, "GET", "/notes").await;
@@ -593,7 +694,7 @@ mod redis_store {
             .await
             .unwrap();
         let ttl: i64 = redis::cmd("TTL")
-            .arg("test:e:/notes")
+            .arg(format!("test:e:{b_addr}/notes"))
             .query_async(&mut conn)
             .await
             .unwrap();
@@ -605,7 +706,7 @@ mod redis_store {
             "posted 1"
         );
         assert_eq!(
-            seen(&get(&a, "/notes").await),
+            seen(&send(&a, "GET", "/notes", &host).await),
             (200, Some("MISS"), "notes run 2".into())
         );
         assert_eq!(
@@ -614,23 +715,32 @@ mod redis_store {
         );
 
         // A path purge on A is seen by B, every query of the path.
-        get(&a, "/notes?page=2").await;
-        assert_eq!(seen(&get(&b, "/notes?page=2").await).1, Some("HIT"));
+        send(&a, "GET", "/notes?page=2", &host).await;
+        assert_eq!(
+            seen(&send(&b, "GET", "/notes?page=2", &host).await).1,
+            Some("HIT")
+        );
         send(&a, "POST", "/purge?path=/notes", &[]).await;
         assert_eq!(
-            seen(&get(&b, "/notes").await),
+            seen(&send(&b, "GET", "/notes", &host).await),
             (200, Some("MISS"), "notes run 2".into())
         );
-        assert_eq!(seen(&get(&b, "/notes?page=2").await).1, Some("MISS"));
+        assert_eq!(
+            seen(&send(&b, "GET", "/notes?page=2", &host).await).1,
+            Some("MISS")
+        );
         assert_eq!(runs(&b_runs), 3);
 
         // A refresh on A (its clock says stale) is served by B.
         a_clock.advance(Duration::from_secs(61));
-        assert_eq!(seen(&get(&a, "/notes").await).1, Some("STALE"));
+        assert_eq!(
+            seen(&send(&a, "GET", "/notes", &host).await).1,
+            Some("STALE")
+        );
         until_runs(&a_runs, 4).await;
         let started = Instant::now();
         loop {
-            let on_b = get(&b, "/notes").await;
+            let on_b = send(&b, "GET", "/notes", &host).await;
             if on_b.text() == "notes run 4" {
                 assert_eq!(on_b.header("x-approute-cache"), Some("HIT"));
                 break;
@@ -645,7 +755,7 @@ mod redis_store {
         let _ = server.child.wait();
         let started = Instant::now();
         for n in [5, 6] {
-            let down = get(&a, "/notes").await;
+            let down = send(&a, "GET", "/notes", &host).await;
             assert_eq!((down.status, down.text()), (200, format!("notes run {n}")));
         }
         assert!(b_cache.revalidate_tag("notes").await.is_err());
@@ -659,14 +769,17 @@ mod redis_store {
         let _back = start_redis_on(server.port).await.unwrap();
         let started = Instant::now();
         loop {
-            let answer = get(&a, "/notes?back").await;
+            let answer = send(&a, "GET", "/notes?back", &host).await;
             if answer.header("x-approute-cache") == Some("HIT") {
                 break;
             }
             assert!(started.elapsed() < Duration::from_secs(5), "{answer:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(seen(&get(&b, "/notes?back").await).1, Some("HIT"));
+        assert_eq!(
+            seen(&send(&b, "GET", "/notes?back", &host).await).1,
+            Some("HIT")
+        );
     }
 }
 

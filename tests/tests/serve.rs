@@ -655,28 +655,9 @@ struct Fixture {
 
 impl Fixture {
     async fn start() -> Fixture {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_serve_fixture"))
-            .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (lines_tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-        std::thread::spawn(move || {
-            for line in io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, lines) = support::spawn_server(&mut std::process::Command::new(env!(
+            "CARGO_BIN_EXE_serve_fixture"
+        )));
         let mut fixture = Fixture {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use super::cost::heap;
 use super::error::Error;
+use super::key::joined_value;
 
 /// One cached answer: status, headers and body, and what the cache needs to
 /// know about it. Cheap to clone (shared).
@@ -54,7 +56,9 @@ impl CachedAnswer {
         &self.0.body
     }
 
-    /// The URL path it answers (no query): what [`revalidate_path`](super::revalidate_path) matches.
+    /// The URL path it answers, as the client asked for it (no query, a
+    /// nested router's prefix included): what
+    /// [`revalidate_path`](super::revalidate_path) matches.
     pub fn path(&self) -> &str {
         &self.0.path
     }
@@ -74,21 +78,38 @@ impl CachedAnswer {
         Duration::from_secs(self.0.revalidate)
     }
 
-    /// Roughly the bytes it takes in memory: what [`MemoryStore`](super::MemoryStore) counts.
+    /// The bytes it takes in memory, allocator rounding included: what
+    /// [`MemoryStore`](super::MemoryStore) counts, with its own bookkeeping.
     pub fn size(&self) -> usize {
         let a = &self.0;
-        let headers: usize = a
+        // A header is a 104-byte slot (name, value, hash, links) plus a 4-byte
+        // index, and its name and value bytes when they are not static.
+        let header_slots = heap(a.headers.capacity() * 108);
+        let extra_values = a.headers.len() - a.headers.keys_len();
+        let header_bytes: usize = a
             .headers
             .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .map(|(k, v)| heap(k.as_str().len()) + heap(v.len()))
             .sum();
-        let vary: usize = a
+        let vary_slots = heap(a.vary.len() * size_of::<(HeaderName, Option<HeaderValue>)>());
+        let vary_bytes: usize = a
             .vary
             .iter()
-            .map(|(k, v)| k.as_str().len() + v.as_ref().map_or(0, |v| v.len()) + 32)
+            .map(|(k, v)| heap(k.as_str().len()) + v.as_ref().map_or(0, |v| heap(v.len())))
             .sum();
-        let tags: usize = a.tags.iter().map(|t| t.len() + 24).sum();
-        128 + a.body.len() + headers + vary + tags + a.path.len()
+        let tags = heap(a.tags.len() * size_of::<String>())
+            + a.tags.iter().map(|t| heap(t.len())).sum::<usize>();
+        // The body's bytes, and the block `Bytes` shares them through.
+        let body = heap(a.body.len()) + heap(24);
+        heap(16 + size_of::<Answer>())
+            + header_slots
+            + heap(extra_values * 64)
+            + header_bytes
+            + vary_slots
+            + vary_bytes
+            + tags
+            + body
+            + heap(a.path.len())
     }
 
     pub(crate) fn stored_at_ms(&self) -> u64 {
@@ -104,12 +125,22 @@ impl CachedAnswer {
             .saturating_add(revalidate.saturating_mul(1000))
     }
 
+    /// Whether its `Vary` names request headers.
+    pub(crate) fn varies(&self) -> bool {
+        !self.0.vary.is_empty()
+    }
+
+    /// The request headers its `Vary` names.
+    pub(crate) fn vary_names(&self) -> impl Iterator<Item = &HeaderName> {
+        self.0.vary.iter().map(|(name, _)| name)
+    }
+
     /// Whether it may answer a request with these headers (its `Vary`).
     pub(crate) fn suits(&self, request: &HeaderMap) -> bool {
         self.0
             .vary
             .iter()
-            .all(|(name, value)| request.get(name) == value.as_ref())
+            .all(|(name, value)| joined_value(request, name) == *value)
     }
 
     /// The answer as bytes, for stores that keep bytes (a versioned format

@@ -3,8 +3,17 @@
 //!
 //! The table is per [`Cache`](super::Cache), so per process: requests that
 //! reach other instances run their own handler.
+//!
+//! When the run fails, every waiter wakes at once, never one after another:
+//! after a panic they all answer `500` as the run did (running a handler
+//! that just panicked once per waiter, in turn, made 8 requests take 8 s);
+//! after a cancel (its client went away) the first to look again runs the
+//! handler and the others wait for that run.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -24,9 +33,18 @@ struct Table {
     next_id: AtomicU64,
 }
 
-/// What a handler run gives the requests waiting on it: `Some(None)` when
-/// its answer was not cacheable, `None` while it runs.
-pub(crate) type Outcome = watch::Receiver<Option<Option<CachedAnswer>>>;
+/// How a handler run ended, for the requests waiting on it.
+#[derive(Clone)]
+pub(crate) enum Ended {
+    /// Its answer, `None` when it could not be kept.
+    Answered(Option<CachedAnswer>),
+    /// The handler panicked.
+    Panicked,
+}
+
+/// What a handler run gives the requests waiting on it; `None` while it
+/// runs.
+pub(crate) type Outcome = watch::Receiver<Option<Ended>>;
 
 /// Whether a request runs the handler or waits for the run in progress.
 pub(crate) enum Turn {
@@ -59,14 +77,32 @@ pub(crate) struct Flight {
     flights: Flights,
     key: String,
     id: u64,
-    tx: watch::Sender<Option<Option<CachedAnswer>>>,
+    tx: watch::Sender<Option<Ended>>,
 }
 
 impl Flight {
     /// Hands the answer (`None`: not cacheable) to the waiting requests.
     pub(crate) fn finish(self, answer: Option<CachedAnswer>) {
-        self.tx.send_replace(Some(answer));
+        self.tx.send_replace(Some(Ended::Answered(answer)));
     }
+
+    /// Tells the waiting requests the handler panicked.
+    pub(crate) fn panicked(self) {
+        self.tx.send_replace(Some(Ended::Panicked));
+    }
+}
+
+/// Runs `future`, catching a panic, so the run's waiters can be told
+/// before the panic goes on to whoever answers `500` for it.
+pub(crate) async fn catching<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        },
+    )
+    .await
 }
 
 impl Drop for Flight {
@@ -83,9 +119,9 @@ impl Drop for Flight {
     }
 }
 
-/// Waits for a handler run; `None` if it ended without an answer
-/// (cancelled or panicked), so the caller looks again.
-pub(crate) async fn wait(mut outcome: Outcome) -> Option<Option<CachedAnswer>> {
+/// Waits for a handler run; `None` if it was cancelled, so the caller
+/// looks again.
+pub(crate) async fn wait(mut outcome: Outcome) -> Option<Ended> {
     match outcome.wait_for(Option::is_some).await {
         Ok(value) => value.clone(),
         Err(_) => None,
@@ -113,7 +149,7 @@ mod tests {
         let (flight, outcome) = lead_and_wait(&flights);
         assert!(matches!(flights.join("/b"), Turn::Lead(_)), "keys apart");
         flight.finish(None);
-        assert!(matches!(wait(outcome).await, Some(None)));
+        assert!(matches!(wait(outcome).await, Some(Ended::Answered(None))));
         assert!(matches!(flights.join("/a"), Turn::Lead(_)), "run is over");
     }
 
@@ -124,6 +160,18 @@ mod tests {
         drop(flight);
         assert!(wait(outcome).await.is_none());
         assert!(matches!(flights.join("/a"), Turn::Lead(_)));
+    }
+
+    #[tokio::test]
+    async fn a_panicked_leader_tells_every_waiter_at_once() {
+        let flights = Flights::default();
+        let (flight, outcome) = lead_and_wait(&flights);
+        let run = catching(async { panic!("boom") });
+        let panic = run.await.unwrap_err();
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"boom"));
+        flight.panicked();
+        assert!(matches!(wait(outcome).await, Some(Ended::Panicked)));
+        assert!(matches!(flights.join("/a"), Turn::Lead(_)), "run is over");
     }
 
     #[test]

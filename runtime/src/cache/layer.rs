@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use tower::ServiceExt;
 use tower_layer::Layer;
@@ -20,10 +20,12 @@ use tower_service::Service;
 
 use super::answer::{Answer, CachedAnswer};
 use super::body::buffer;
-use super::error::report;
-use super::flight::{wait, Flight, Turn};
-use super::policy::{cacheable_request, cacheable_response, key_of};
+use super::error::{report, Error};
+use super::flight::{catching, wait, Ended, Flight, Turn};
+use super::key::CacheKey;
+use super::policy::{cacheable_request, cacheable_response};
 use super::Cache;
+use crate::error;
 use crate::route_info::RouteInfo;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-approute-cache");
@@ -115,16 +117,21 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if self.route.revalidate == 0 || !cacheable_request(&req, self.route.info) {
+        let key = match self.route.revalidate {
+            0 => None,
+            _ if !cacheable_request(&req, self.route.info) => None,
+            _ => CacheKey::of_request(&req),
+        };
+        let Some(key) = key else {
             return CacheFuture::Pass {
                 future: self.inner.call(req),
             };
-        }
+        };
         // The ready service serves this request; a clone waits for the next.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         CacheFuture::Cached {
-            future: Box::pin(lookup_or_run(self.route, inner, req)),
+            future: Box::pin(lookup_or_run(self.route, inner, req, key)),
         }
     }
 }
@@ -136,27 +143,22 @@ async fn lookup_or_run<S>(
     route: RouteCacheLayer,
     inner: S,
     req: Request,
+    key: CacheKey,
 ) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     let cache = Cache::current();
-    let key = key_of(req.uri());
     loop {
-        if let Some(answer) = lookup(&cache, &key, req.headers()).await {
+        let found = lookup(&cache, &key, req.headers()).await;
+        if let Some(answer) = found.answer {
             if answer.is_fresh(cache.now_ms(), route.revalidate) {
                 return Ok(cached_response(&answer, HIT));
             }
-            if let Turn::Lead(flight) = cache.flight(&key) {
-                let refresh = refresh(
-                    cache.clone(),
-                    route,
-                    inner,
-                    req,
-                    answer.stored_at_ms(),
-                    flight,
-                );
+            if let Turn::Lead(flight) = cache.flight(key.as_str()) {
+                let stale_since = answer.stored_at_ms();
+                let refresh = refresh(cache.clone(), route, inner, req, key, stale_since, flight);
                 tokio::spawn(cache.scope(refresh));
             }
             return Ok(cached_response(&answer, STALE));
@@ -165,19 +167,27 @@ where
         if req.method() == Method::HEAD {
             return inner.oneshot(req).await;
         }
-        match cache.flight(&key) {
+        match cache.flight(key.as_str()) {
             Turn::Wait(outcome) => match wait(outcome).await {
-                Some(Some(answer)) if answer.suits(req.headers()) => {
+                Some(Ended::Answered(Some(answer))) if answer.suits(req.headers()) => {
                     return Ok(cached_response(&answer, MISS))
                 }
                 // Not cacheable, or made for other `Vary` values: run it too.
-                Some(_) => return inner.oneshot(req).await,
-                // The run was cancelled: look again.
+                Some(Ended::Answered(_)) => return inner.oneshot(req).await,
+                // What the run's own request got (`serve` gives it its body).
+                Some(Ended::Panicked) => {
+                    return Ok(error::bare(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the handler panicked",
+                    ))
+                }
+                // The run was cancelled: look again, with every other waiter.
                 None => continue,
             },
             Turn::Lead(flight) => {
                 // It may have been stored since the lookup above.
-                if let Some(answer) = lookup(&cache, &key, req.headers()).await {
+                let found = lookup(&cache, &key, req.headers()).await;
+                if let Some(answer) = found.answer {
                     if answer.is_fresh(cache.now_ms(), route.revalidate) {
                         flight.finish(Some(answer.clone()));
                         return Ok(cached_response(&answer, HIT));
@@ -185,9 +195,21 @@ where
                 }
                 let purges = cache.purge_count();
                 let headers = req.headers().clone();
-                let response = inner.oneshot(req).await?;
-                let (response, answer) =
-                    keep(&cache, route, &key, &headers, response, purges).await;
+                let response = match catching(inner.oneshot(req)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(panic) => {
+                        flight.panicked();
+                        std::panic::resume_unwind(panic)
+                    }
+                };
+                let made = Made {
+                    key: &key,
+                    base: found.base,
+                    request: &headers,
+                    purges,
+                };
+                let (response, answer) = keep(&cache, route, made, response).await;
                 flight.finish(answer);
                 return Ok(response);
             }
@@ -195,15 +217,36 @@ where
     }
 }
 
-/// The answer under `key` that may answer a request with `headers`.
-async fn lookup(cache: &Cache, key: &str, headers: &HeaderMap) -> Option<CachedAnswer> {
-    match cache.store().get(key).await {
-        Ok(answer) => answer.filter(|a| a.suits(headers)),
-        Err(e) => {
-            report("lookup", &e);
-            None
+/// What a lookup found.
+struct Found {
+    /// The answer for the request (its `Vary` values match).
+    answer: Option<CachedAnswer>,
+    /// The answer under the key without `Vary` values, whichever variant
+    /// it is: it says which headers the route's answers vary on.
+    base: Option<CachedAnswer>,
+}
+
+/// The answer for a request with `headers` under `key`: the one kept under
+/// the key itself, or, when that one is for other values of the headers
+/// its `Vary` names, the variant for this request's values.
+async fn lookup(cache: &Cache, key: &CacheKey, headers: &HeaderMap) -> Found {
+    let base = get(cache, key).await;
+    let answer = match &base {
+        Some(answer) if answer.suits(headers) => Some(answer.clone()),
+        Some(answer) if answer.varies() => {
+            let variant = key.variant(answer.vary_names(), headers);
+            get(cache, &variant).await.filter(|a| a.suits(headers))
         }
-    }
+        _ => None,
+    };
+    Found { answer, base }
+}
+
+async fn get(cache: &Cache, key: &CacheKey) -> Option<CachedAnswer> {
+    cache.store().get(key).await.unwrap_or_else(|e| {
+        report("lookup", &e);
+        None
+    })
 }
 
 /// Runs the handler again for a stale answer, in the background, with the
@@ -213,15 +256,16 @@ async fn refresh<S>(
     route: RouteCacheLayer,
     inner: S,
     mut req: Request,
+    key: CacheKey,
     stale_since: u64,
     flight: Flight,
 ) where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
-    let key = key_of(req.uri());
     // Another refresh may have finished between our lookup and our turn.
-    if let Some(answer) = lookup(&cache, &key, req.headers()).await {
+    let found = lookup(&cache, &key, req.headers()).await;
+    if let Some(answer) = found.answer {
         if answer.stored_at_ms() > stale_since && answer.is_fresh(cache.now_ms(), route.revalidate)
         {
             flight.finish(Some(answer));
@@ -234,7 +278,7 @@ async fn refresh<S>(
     req.headers_mut().remove(header::TRANSFER_ENCODING);
     let purges = cache.purge_count();
     let headers = req.headers().clone();
-    let run = inner.oneshot(req);
+    let run = catching(inner.oneshot(req));
     let response = match route.info.config().max_duration {
         Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), run).await {
             Ok(response) => response,
@@ -245,11 +289,51 @@ async fn refresh<S>(
         None => run.await,
     };
     let response = match response {
-        Ok(response) => response,
-        Err(never) => match never {},
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        // The stale answer stays; cold requests waiting on it get a 500.
+        Err(_panic) => {
+            report("refresh", &Error::new("the handler panicked"));
+            return flight.panicked();
+        }
     };
-    let (_, answer) = keep(&cache, route, &key, &headers, response, purges).await;
+    let made = Made {
+        key: &key,
+        base: found.base,
+        request: &headers,
+        purges,
+    };
+    let (_, answer) = keep(&cache, route, made, response).await;
     flight.finish(answer);
+}
+
+/// Where a handler's answer came from, for [`keep`].
+struct Made<'a> {
+    /// The request's key, without `Vary` values.
+    key: &'a CacheKey,
+    /// What was kept under `key` when the handler started.
+    base: Option<CachedAnswer>,
+    /// The request's headers.
+    request: &'a HeaderMap,
+    /// The purge count when the handler started.
+    purges: u64,
+}
+
+impl Made<'_> {
+    /// Where to keep an answer that varies on `vary`: under the key itself,
+    /// unless that holds another variant of the same `Vary` (which stays).
+    fn store_key(&self, vary: &[(HeaderName, Option<HeaderValue>)]) -> CacheKey {
+        match &self.base {
+            Some(base)
+                if !base.suits(self.request)
+                    && base.vary_names().eq(vary.iter().map(|(name, _)| name)) =>
+            {
+                self.key
+                    .variant(vary.iter().map(|(name, _)| name), self.request)
+            }
+            _ => self.key.clone(),
+        }
+    }
 }
 
 /// Stores `response` if it may be cached; gives back what to send and the
@@ -257,12 +341,10 @@ async fn refresh<S>(
 async fn keep(
     cache: &Cache,
     route: RouteCacheLayer,
-    key: &str,
-    request: &HeaderMap,
+    made: Made<'_>,
     response: Response,
-    purges: u64,
 ) -> (Response, Option<CachedAnswer>) {
-    let Some(vary) = cacheable_response(&response, request) else {
+    let Some(vary) = cacheable_response(&response, made.request) else {
         return (response, None);
     };
     let (parts, body) = response.into_parts();
@@ -270,7 +352,9 @@ async fn keep(
         Ok(body) => body,
         Err(body) => return (Response::from_parts(parts, body), None),
     };
-    let mut headers = parts.headers;
+    // A map with room for just these headers: it lives as long as the entry.
+    let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    headers.extend(parts.headers);
     for hop in [
         header::CONTENT_LENGTH,
         header::TRANSFER_ENCODING,
@@ -286,11 +370,12 @@ async fn keep(
             HeaderValue::try_from(value).expect("digits and ASCII"),
         );
     }
+    let store_key = made.store_key(&vary);
     let answer = CachedAnswer::new(Answer {
         status: parts.status,
         headers,
         body,
-        path: key.split('?').next().unwrap_or_default().to_string(),
+        path: made.key.path().to_string(),
         tags: route
             .info
             .config()
@@ -303,8 +388,8 @@ async fn keep(
         revalidate: route.revalidate,
     });
     // A purge while the handler ran may have been for the data it read.
-    if cache.purge_count() == purges {
-        if let Err(e) = cache.store().put(key, answer.clone()).await {
+    if cache.purge_count() == made.purges {
+        if let Err(e) = cache.store().put(&store_key, answer.clone()).await {
             report("store", &e);
         }
     }

@@ -1,21 +1,28 @@
 //! The default store: in this process's memory, bounded by bytes, least
 //! recently used answers evicted first.
+//!
+//! The bound counts what an entry really takes (see `cost.rs`): the
+//! answer, its key, its slots in the four tables below and in each index
+//! set, and each index set it creates. A store of 8 MiB filled with 100k
+//! one-byte answers grows the process by about 8 MiB, not 36.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::answer::CachedAnswer;
+use super::cost::{btree_slot, heap, table_slot};
 use super::error::Error;
-use super::store::{BoxFuture, CacheStore};
+use super::key::CacheKey;
+use super::store::{BoxFuture, CacheStore, Purge};
 
 /// The size of the default [`MemoryStore`]: 64 MiB.
 pub const DEFAULT_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Cached answers in this process's memory, at most `max_bytes` of them
-/// (bodies, headers and bookkeeping, roughly); the least recently used go
-/// first. Each server instance has its own: a purge is seen by this
-/// process only.
+/// (everything an entry takes: body, headers, key, bookkeeping and the
+/// allocator's rounding); the least recently used go first. Each server
+/// instance has its own: a purge is seen by this process only.
 ///
 /// ```
 /// use approute::cache::MemoryStore;
@@ -28,21 +35,43 @@ pub struct MemoryStore {
     lru: Mutex<Lru>,
 }
 
+type Index = HashMap<String, HashSet<Arc<str>>>;
+
 struct Lru {
     max_bytes: usize,
+    /// Every entry's `size`, plus each index set's own cost.
     bytes: usize,
     tick: u64,
     entries: HashMap<Arc<str>, Slot>,
     /// Least recently used first.
     order: BTreeMap<u64, Arc<str>>,
-    by_path: HashMap<String, HashSet<Arc<str>>>,
-    by_tag: HashMap<String, HashSet<Arc<str>>>,
+    by_path: Index,
+    by_tag: Index,
 }
 
 struct Slot {
     answer: CachedAnswer,
     tick: u64,
     size: usize,
+}
+
+/// One key in an index set.
+const INDEX_MEMBER: usize = table_slot(size_of::<Arc<str>>());
+
+/// An index set for `name`: the name, its slot in the index, and the
+/// smallest table hashbrown allocates (4 buckets and 16 control bytes).
+fn index_set_cost(name: &str) -> usize {
+    let slot = size_of::<(String, HashSet<Arc<str>>)>();
+    heap(name.len()) + table_slot(slot) + heap(4 * size_of::<Arc<str>>() + 4 + 16)
+}
+
+/// What an entry takes, its index sets aside.
+fn entry_cost(key: &str, answer: &CachedAnswer) -> usize {
+    heap(size_of::<[usize; 2]>() + key.len())
+        + table_slot(size_of::<(Arc<str>, Slot)>())
+        + btree_slot(size_of::<(u64, Arc<str>)>())
+        + (1 + answer.tags().len()) * INDEX_MEMBER
+        + answer.size()
 }
 
 impl MemoryStore {
@@ -97,11 +126,19 @@ impl MemoryStore {
     fn put_now(&self, key: &str, answer: CachedAnswer) {
         let mut lru = self.lock();
         lru.remove(key);
-        let size = key.len() + answer.size();
-        if size > lru.max_bytes {
+        let size = entry_cost(key, &answer);
+        // As if every index set were new: evicting may drop the one it joins.
+        let worst = size
+            + index_set_cost(answer.path())
+            + answer
+                .tags()
+                .iter()
+                .map(|t| index_set_cost(t))
+                .sum::<usize>();
+        if worst > lru.max_bytes {
             return;
         }
-        while lru.bytes + size > lru.max_bytes {
+        while lru.bytes + worst > lru.max_bytes {
             let Some((_, oldest)) = lru.order.pop_first() else {
                 break;
             };
@@ -110,24 +147,32 @@ impl MemoryStore {
         lru.tick += 1;
         let tick = lru.tick;
         let key: Arc<str> = Arc::from(key);
-        lru.by_path
-            .entry(answer.path().to_string())
-            .or_default()
-            .insert(key.clone());
+        let Lru {
+            by_path,
+            by_tag,
+            bytes,
+            ..
+        } = &mut *lru;
+        *bytes += index(by_path, answer.path(), &key);
         for tag in answer.tags() {
-            lru.by_tag
-                .entry(tag.clone())
-                .or_default()
-                .insert(key.clone());
+            *bytes += index(by_tag, tag, &key);
         }
         lru.order.insert(tick, key.clone());
         lru.bytes += size;
         lru.entries.insert(key, Slot { answer, tick, size });
     }
 
-    fn purge_now(&self, index: impl Fn(&mut Lru) -> Option<HashSet<Arc<str>>>) {
+    fn purge_now(&self, purge: &Purge) {
         let mut lru = self.lock();
-        for key in index(&mut lru).unwrap_or_default() {
+        let (index, name) = match purge {
+            Purge::Path(path) => (&mut lru.by_path, path),
+            Purge::Tag(tag) => (&mut lru.by_tag, tag),
+        };
+        let Some(keys) = index.remove(name) else {
+            return;
+        };
+        lru.bytes -= index_set_cost(name);
+        for key in keys {
             lru.remove(&key);
         }
     }
@@ -141,19 +186,68 @@ impl Lru {
         self.order.remove(&slot.tick);
         self.bytes -= slot.size;
         let answer = &slot.answer;
-        unindex(&mut self.by_path, answer.path(), key);
+        self.bytes -= unindex(&mut self.by_path, answer.path(), key);
         for tag in answer.tags() {
-            unindex(&mut self.by_tag, tag, key);
+            self.bytes -= unindex(&mut self.by_tag, tag, key);
         }
+        shrink_if_sparse(&mut self.entries);
     }
 }
 
-fn unindex(index: &mut HashMap<String, HashSet<Arc<str>>>, name: &str, key: &str) {
+/// Adds `key` to the set of `name`; gives back the cost of a new set.
+fn index(index: &mut Index, name: &str, key: &Arc<str>) -> usize {
     if let Some(keys) = index.get_mut(name) {
-        keys.remove(key);
-        if keys.is_empty() {
-            index.remove(name);
-        }
+        keys.insert(key.clone());
+        return 0;
+    }
+    index.insert(name.to_string(), HashSet::from([key.clone()]));
+    index_set_cost(name)
+}
+
+/// Takes `key` out of the set of `name`; gives back the cost of the set if
+/// that emptied it.
+fn unindex(index: &mut Index, name: &str, key: &str) -> usize {
+    let Some(keys) = index.get_mut(name) else {
+        return 0;
+    };
+    keys.remove(key);
+    if !keys.is_empty() {
+        shrink_if_sparse(keys);
+        return 0;
+    }
+    index.remove(name);
+    shrink_if_sparse(index);
+    index_set_cost(name)
+}
+
+/// A table keeps its buckets when items leave; hand most of them back once
+/// it is three quarters empty, so an entry's charge (16/7 buckets) holds.
+trait Sparse {
+    fn sparse(&self) -> bool;
+    fn halve(&mut self);
+}
+
+fn shrink_if_sparse(table: &mut impl Sparse) {
+    if table.sparse() {
+        table.halve();
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Sparse for HashMap<K, V> {
+    fn sparse(&self) -> bool {
+        self.capacity() > 64 && self.capacity() / 4 > self.len()
+    }
+    fn halve(&mut self) {
+        self.shrink_to(self.len() * 2);
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Sparse for HashSet<K> {
+    fn sparse(&self) -> bool {
+        self.capacity() > 3 && self.capacity() / 4 > self.len()
+    }
+    fn halve(&mut self) {
+        self.shrink_to(self.len() * 2);
     }
 }
 
@@ -176,23 +270,22 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl CacheStore for MemoryStore {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
-        let answer = self.get_now(key);
+    fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
+        let answer = self.get_now(key.as_str());
         Box::pin(async move { Ok(answer) })
     }
 
-    fn put<'a>(&'a self, key: &'a str, answer: CachedAnswer) -> BoxFuture<'a, Result<(), Error>> {
-        self.put_now(key, answer);
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.put_now(key.as_str(), answer);
         Box::pin(async { Ok(()) })
     }
 
-    fn purge_path<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        self.purge_now(|lru| lru.by_path.remove(path));
-        Box::pin(async { Ok(()) })
-    }
-
-    fn purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        self.purge_now(|lru| lru.by_tag.remove(tag));
+    fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        self.purge_now(purge);
         Box::pin(async { Ok(()) })
     }
 }
@@ -219,7 +312,7 @@ mod tests {
 
     #[test]
     fn evicts_least_recently_used_by_bytes() {
-        let one = "/a".len() + answer("/a", &[], 1000).size();
+        let one = entry_cost("/a", &answer("/a", &[], 1000)) + index_set_cost("/a");
         let store = MemoryStore::new(3 * one);
         store.put_now("/a", answer("/a", &[], 1000));
         store.put_now("/b", answer("/b", &[], 1000));
@@ -234,7 +327,7 @@ mod tests {
         assert!(store.bytes() <= 3 * one);
 
         // a larger answer evicts as many as it needs; one over the limit is not kept
-        store.put_now("/e", answer("/e", &[], 2500));
+        store.put_now("/e", answer("/e", &[], 2 * one));
         assert_eq!(store.len(), 1);
         store.put_now("/f", answer("/f", &[], 10_000));
         assert!(store.get_now("/f").is_none());
@@ -249,9 +342,11 @@ mod tests {
         assert_eq!(store.len(), 1);
         assert_eq!(
             store.bytes(),
-            "/a?x=1".len() + answer("/a", &["t"], 20).size()
+            entry_cost("/a?x=1", &answer("/a", &["t"], 20))
+                + index_set_cost("/a")
+                + index_set_cost("t")
         );
-        store.purge_now(|lru| lru.by_tag.remove("t"));
+        store.purge_now(&Purge::Tag("t".into()));
         assert_eq!((store.len(), store.bytes()), (0, 0));
     }
 
@@ -262,10 +357,10 @@ mod tests {
         store.put_now("/a?x=1", answer("/a", &["t"], 1));
         store.put_now("/ab", answer("/ab", &[], 1));
         store.put_now("/b", answer("/b", &["t", "u"], 1));
-        store.purge_now(|lru| lru.by_path.remove("/a"));
+        store.purge_now(&Purge::Path("/a".into()));
         assert!(store.get_now("/a").is_none() && store.get_now("/a?x=1").is_none());
         assert!(store.get_now("/ab").is_some() && store.get_now("/b").is_some());
-        store.purge_now(|lru| lru.by_tag.remove("u"));
+        store.purge_now(&Purge::Tag("u".into()));
         assert!(store.get_now("/b").is_none());
         assert_eq!(store.len(), 1);
         let lru = store.lock();

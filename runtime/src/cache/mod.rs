@@ -19,21 +19,27 @@
 //! }
 //! ```
 //!
-//! - A `200` answer to `GET` is kept per URL (path and query), body and
-//!   headers, for `REVALIDATE` seconds: later requests get it without
+//! - A `200` answer to `GET` is kept per host and URL (path and query, as
+//!   the client asked for them: a nested router's prefix included), body
+//!   and headers, for `REVALIDATE` seconds: later requests get it without
 //!   running the handler (`x-approute-cache: HIT`). `HEAD` is answered from
 //!   it too.
 //! - After that, the next request gets the stale answer at once
 //!   (`x-approute-cache: STALE`) and exactly one background run of the
 //!   handler replaces it (stale-while-revalidate).
 //! - Concurrent requests for a URL that is not cached run the handler once
-//!   and share its answer (`x-approute-cache: MISS`).
+//!   and share its answer (`x-approute-cache: MISS`); if that run panics,
+//!   they all get its `500` at once.
 //! - Cached answers carry `Cache-Control: s-maxage=N, stale-while-revalidate`
 //!   (what Next.js 14 sends) unless the handler set its own `Cache-Control`.
 //! - Never cached: other methods, other statuses, answers that set a cookie
 //!   or say `Cache-Control: no-store`/`no-cache`/`private` or `Vary: *`,
 //!   bodies over 8 MiB, and requests with `Authorization` or `Cookie`
-//!   (unless the route sets `CACHE_CREDENTIALED`).
+//!   (unless the route sets `CACHE_CREDENTIALED`) or a `Host` that is not
+//!   a host name.
+//! - An answer with `Vary: accept-language` is kept per value of that
+//!   header: a handler that reads a request header must name it in `Vary`,
+//!   or the first request's header is baked into everyone's answer.
 //!
 //! Answers live in a [`CacheStore`]: by default a process-wide
 //! [`MemoryStore`] of 64 MiB; with the `redis` feature, a `RedisStore` shared
@@ -51,12 +57,14 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 // This file holds the process-wide cache and the public API. Imports run
-// one way: error <- answer <- store <- memory, redis; answer <- flight;
-// layer uses them all and `Cache`.
+// one way: error, key, cost <- answer <- store <- memory, redis;
+// answer <- flight; layer uses them all and `Cache`.
 mod answer; // a cached answer and its bytes
 mod body; // buffering a body to keep, replaying it when it cannot be kept
+mod cost; // what an entry really takes in memory, allocator included
 mod error; // the one error type
 mod flight; // one handler run per key at a time
+mod key; // what makes two requests get the same answer
 mod layer; // the per-route tower layer: lookup, run, keep
 mod memory; // the default store
 mod policy; // what may be cached, and the key
@@ -66,12 +74,13 @@ mod store; // the store trait
 
 pub use answer::CachedAnswer;
 pub use error::Error;
+pub use key::CacheKey;
 #[doc(hidden)]
 pub use layer::{cache_layer, CacheFuture, RouteCache, RouteCacheLayer};
 pub use memory::{MemoryStore, DEFAULT_MEMORY_BYTES};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
-pub use store::{BoxFuture, CacheStore};
+pub use store::{BoxFuture, CacheStore, Purge};
 
 use flight::{Flights, Turn};
 
@@ -161,13 +170,16 @@ impl Cache {
         }
     }
 
-    /// Drops every cached answer for `path` (any query), as
+    /// Drops every cached answer for `path` (any host, any query), as
     /// [`revalidate_path`] does for the process-wide cache.
     pub async fn revalidate_path(&self, path: &str) -> Result<(), Error> {
         let path = path.split(['?', '#']).next().unwrap_or_default();
         let path = if path.is_empty() { "/" } else { path };
         self.shared.purges.fetch_add(1, Ordering::SeqCst);
-        self.shared.store.purge_path(path).await?;
+        self.shared
+            .store
+            .purge(&Purge::Path(path.to_string()))
+            .await?;
         // Both forms: a router may serve `/a/` (trailing_slash = add or both).
         let other = match path.strip_suffix('/') {
             Some("") => None,
@@ -175,7 +187,7 @@ impl Cache {
             None => Some(format!("{path}/")),
         };
         if let Some(other) = other {
-            self.shared.store.purge_path(&other).await?;
+            self.shared.store.purge(&Purge::Path(other)).await?;
         }
         Ok(())
     }
@@ -184,7 +196,7 @@ impl Cache {
     /// [`revalidate_tag`] does for the process-wide cache.
     pub async fn revalidate_tag(&self, tag: &str) -> Result<(), Error> {
         self.shared.purges.fetch_add(1, Ordering::SeqCst);
-        self.shared.store.purge_tag(tag).await
+        self.shared.store.purge(&Purge::Tag(tag.to_string())).await
     }
 
     /// The cache a request on this task uses: its router's (see
@@ -279,13 +291,14 @@ pub fn set_cache(cache: Cache) {
     *PROCESS.write().unwrap_or_else(PoisonError::into_inner) = Some(cache);
 }
 
-/// Drops every cached answer for `path`, whatever its query, at once: the
-/// next request runs the handler. Call it from any handler (or anywhere in
+/// Drops every cached answer for `path`, whatever its host and query, at
+/// once: the next request runs the handler. Call it from any handler (or anywhere in
 /// the process) after the data behind the path changed. With a shared
 /// store (Redis), every instance sees the purge.
 ///
-/// `path` is the URL path the routes see (`/api/notes`, no query); the
-/// form with a trailing slash is purged too.
+/// `path` is the URL path the client asks for (`/api/notes`, no query;
+/// `/v1/api/notes` for a router nested under `/v1`); the form with a
+/// trailing slash is purged too.
 ///
 /// ```
 /// # async fn after_write() -> Result<(), approute::cache::Error> {

@@ -1,8 +1,10 @@
-//! What may be cached, and under which key: the rules the module doc of
+//! What may be cached: the rules the module doc of
 //! [`cache`](super) lists, for the request and for the answer.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
+use super::key::joined_value;
 use axum::response::Response;
 
 use crate::route_info::RouteInfo;
@@ -16,14 +18,6 @@ pub(crate) fn cacheable_request(req: &Request, info: &RouteInfo) -> bool {
     info.config().cache_credentialed
         || !(req.headers().contains_key(header::AUTHORIZATION)
             || req.headers().contains_key(header::COOKIE))
-}
-
-/// The cache key: path and query as the route sees them.
-pub(crate) fn key_of(uri: &Uri) -> String {
-    match uri.query() {
-        Some(q) => format!("{}?{q}", uri.path()),
-        None => uri.path().to_string(),
-    }
 }
 
 /// `Some(vary)` for an answer that may be cached: 200, no cookie, nothing
@@ -65,7 +59,7 @@ pub(crate) fn cacheable_response(
                 continue;
             }
             let name = HeaderName::try_from(name).ok()?;
-            let value = request.get(&name).cloned();
+            let value = joined_value(request, &name);
             if !vary.iter().any(|(n, _)| *n == name) {
                 vary.push((name, value));
             }

@@ -3,10 +3,12 @@
 //! one is seen by all at once.
 //!
 //! Layout, under a prefix (default `approute:cache:`):
-//! - `{prefix}e:{key}`: the answer ([`CachedAnswer::to_bytes`]), with a TTL
+//! - `{prefix}e:{key}`: the answer ([`CachedAnswer::to_bytes`]) under its
+//!   [`CacheKey::as_str`] (host, URL, varied headers), with a TTL
 //!   of its revalidate time plus the stale time (default one day);
 //! - `{prefix}p:{path}`, `{prefix}t:{tag}`: sorted sets of the keys of a path
-//!   and of a tag, scored by expiry (expired keys are trimmed on write).
+//!   (every host's) and of a tag, scored by expiry (expired keys are
+//!   trimmed on write).
 //!
 //! Writes and purges are Lua scripts, so each is atomic. They touch keys
 //! they compute, so use a single Redis (or one shard), not Redis Cluster.
@@ -20,7 +22,8 @@ use redis::{AsyncConnectionConfig, Client, RedisError, Script};
 
 use super::answer::CachedAnswer;
 use super::error::Error;
-use super::store::{BoxFuture, CacheStore};
+use super::key::CacheKey;
+use super::store::{BoxFuture, CacheStore, Purge};
 
 /// How long a Redis command (or a connect) may take before the request
 /// goes on without the cache.
@@ -212,11 +215,11 @@ fn now_secs() -> u64 {
 }
 
 impl CacheStore for RedisStore {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
+    fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
         Box::pin(async move {
             let mut conn = self.link.conn().await?;
             let bytes: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(self.entry(key))
+                .arg(self.entry(key.as_str()))
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| self.link.failed(e))?;
@@ -224,12 +227,16 @@ impl CacheStore for RedisStore {
         })
     }
 
-    fn put<'a>(&'a self, key: &'a str, answer: CachedAnswer) -> BoxFuture<'a, Result<(), Error>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+    ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let mut conn = self.link.conn().await?;
             let ttl = answer.revalidate().as_secs().max(1) + self.keep_stale;
             let now = now_secs();
-            let mut call = self.put.key(self.entry(key));
+            let mut call = self.put.key(self.entry(key.as_str()));
             call.key(format!("{}p:{}", self.prefix, answer.path()));
             for tag in answer.tags() {
                 call.key(format!("{}t:{tag}", self.prefix));
@@ -238,7 +245,7 @@ impl CacheStore for RedisStore {
                 .arg(ttl)
                 .arg(now + ttl)
                 .arg(now)
-                .arg(key);
+                .arg(key.as_str());
             let _: i64 = call
                 .invoke_async(&mut conn)
                 .await
@@ -247,17 +254,17 @@ impl CacheStore for RedisStore {
         })
     }
 
-    fn purge_path<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.purge(format!("{}p:{path}", self.prefix)))
-    }
-
-    fn purge_tag<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.purge(format!("{}t:{tag}", self.prefix)))
+    fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        let index = match purge {
+            Purge::Path(path) => format!("{}p:{path}", self.prefix),
+            Purge::Tag(tag) => format!("{}t:{tag}", self.prefix),
+        };
+        Box::pin(self.purge_index(index))
     }
 }
 
 impl RedisStore {
-    async fn purge(&self, index: String) -> Result<(), Error> {
+    async fn purge_index(&self, index: String) -> Result<(), Error> {
         let mut conn = self.link.conn().await?;
         let _: i64 = self
             .purge

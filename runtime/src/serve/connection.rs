@@ -1,11 +1,12 @@
-//! Accepting connections and serving each one over HTTP/1.1.
+//! Accepting connections, at most so many at once, and serving each one
+//! over HTTP/1.1.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::Request;
 use hyper::body::Incoming;
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 
 use super::limits::LimitedRouter;
 use super::logging::LOG_TARGET;
+use super::write_timeout::WriteTimeout;
 
 /// The connections still open, and how to ask them to finish.
 pub(super) struct Connections {
@@ -24,53 +26,146 @@ pub(super) struct Connections {
     pub(super) stop: watch::Sender<bool>,
 }
 
+/// How connections are accepted and served.
+pub(super) struct ConnectionConfig {
+    pub(super) http: Builder,
+    pub(super) max_connections: usize,
+    pub(super) write_timeout: Option<Duration>,
+}
+
 /// Accepts connections and serves each on its own task until `shutdown`
-/// completes; says why it stopped. The listener is dropped on return, so
+/// completes; says why it stopped. With `max_connections` open it accepts
+/// nothing until one closes: new ones wait in the kernel's backlog rather
+/// than being accepted and dropped. The listener is dropped on return, so
 /// new connections are refused from then on.
 pub(super) async fn accept_until(
     shutdown: impl Future<Output = &'static str>,
     listener: TcpListener,
-    http: Builder,
+    config: ConnectionConfig,
     router: Arc<LimitedRouter>,
 ) -> (&'static str, Connections) {
     let (stop, stopped) = watch::channel(false);
     let mut open = JoinSet::new();
-    tokio::pin!(shutdown);
+    let mut backoff = AcceptBackoff::default();
+    let max = config.max_connections.max(1);
+    // The pause after a failed accept: a branch of its own, so shutdown
+    // and closing connections are seen during it.
+    let pause = tokio::time::sleep(Duration::ZERO);
+    let mut paused = false;
+    tokio::pin!(shutdown, pause);
     let reason = loop {
         tokio::select! {
             biased;
             reason = &mut shutdown => break reason,
             Some(_) = open.join_next(), if !open.is_empty() => {}
-            accepted = listener.accept() => match accepted {
+            () = &mut pause, if paused => paused = false,
+            accepted = listener.accept(), if open.len() < max && !paused => match accepted {
                 Ok((stream, peer)) => {
+                    backoff.succeeded();
                     open.spawn(serve_connection(
                         stream,
                         peer,
-                        http.clone(),
+                        config.write_timeout,
+                        config.http.clone(),
                         router.clone(),
                         stopped.clone(),
                     ));
                 }
-                Err(e) => pause_after(e).await,
+                Err(e) => {
+                    if let Some(wait) = backoff.failed(e) {
+                        pause.as_mut().reset(tokio::time::Instant::now() + wait);
+                        paused = true;
+                    }
+                }
             },
         }
     };
     (reason, Connections { open, stop })
 }
 
-/// After a failed `accept`: a connection that died in the backlog is
-/// nothing; anything else (out of file descriptors) gets a pause so the loop
-/// does not spin.
-async fn pause_after(e: io::Error) {
-    match e.kind() {
-        io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionRefused => {}
-        _ => {
-            tracing::error!(target: LOG_TARGET, "accept failed: {e}; retrying in 1s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+/// Pauses after failed `accept`s (out of file descriptors, say), longer
+/// each time up to [`AcceptBackoff::LONGEST`], so the loop neither spins
+/// nor stops; logs the first failure and then at most one line a minute,
+/// however often the failures come and go.
+#[derive(Default)]
+struct AcceptBackoff {
+    pause: Duration,
+    last_logged: Option<Instant>,
+    unlogged: u64,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const LONGEST: Duration = Duration::from_millis(500);
+    const LOG_EVERY: Duration = Duration::from_secs(60);
+
+    /// How long to wait before the next try, if at all.
+    fn failed(&mut self, e: io::Error) -> Option<Duration> {
+        // A connection that died in the backlog: nothing is wrong here.
+        if matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionRefused
+        ) {
+            return None;
         }
+        if self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= Self::LOG_EVERY)
+        {
+            let since = match self.unlogged {
+                0 => String::new(),
+                n => format!(" ({n} more failures since the last such line)"),
+            };
+            tracing::error!(
+                target: LOG_TARGET,
+                "accept failed: {e}{since}; pausing up to {:?} between tries, logging at most \
+                 once a minute (lower max_connections or raise `ulimit -n`)",
+                Self::LONGEST
+            );
+            self.last_logged = Some(Instant::now());
+            self.unlogged = 0;
+        } else {
+            self.unlogged += 1;
+        }
+        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::LONGEST);
+        Some(self.pause)
     }
+
+    fn succeeded(&mut self) {
+        self.pause = Duration::ZERO;
+    }
+}
+
+/// The default for [`Server::max_connections`](super::Server::max_connections):
+/// [`DEFAULT_MAX_CONNECTIONS`](super::DEFAULT_MAX_CONNECTIONS), or fewer
+/// when the process's soft limit on open files would run out first (an
+/// eighth of it, at least 32, is left for the app's own files, sockets and
+/// database connections).
+pub(super) fn default_max_connections() -> usize {
+    let cap = super::DEFAULT_MAX_CONNECTIONS;
+    match open_files_limit() {
+        Some(limit) => {
+            let margin = (limit / 8).max(32);
+            limit.saturating_sub(margin).clamp(1, cap)
+        }
+        None => cap,
+    }
+}
+
+/// The soft `RLIMIT_NOFILE`, from `/proc/self/limits` (Linux); `None` when
+/// unlimited or unknown.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Serves one connection until it closes, or finishes its current request
@@ -78,14 +173,16 @@ async fn pause_after(e: io::Error) {
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    write_timeout: Option<Duration>,
     http: Builder,
     router: Arc<LimitedRouter>,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let stream = WriteTimeout::new(stream, write_timeout);
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let router = router.clone();
-        async move { Ok::<_, Infallible>(router.handle(req).await) }
+        async move { Ok::<_, Infallible>(router.handle(req, peer).await) }
     });
     let conn = http
         .serve_connection(TokioIo::new(stream), service)

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -21,6 +22,7 @@ use tower_service::Service;
 
 use super::errors;
 use super::logging::{RouteLine, LOG_TARGET};
+use super::peer::{self, TrustedProxies};
 use crate::{error, url};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -32,6 +34,7 @@ pub(super) struct LimitedRouter {
     body_cap: usize,
     timeout: Option<Duration>,
     timeout_status: StatusCode,
+    proxies: TrustedProxies,
 }
 
 impl LimitedRouter {
@@ -41,6 +44,7 @@ impl LimitedRouter {
         body_limit: usize,
         timeout: Option<Duration>,
         timeout_status: StatusCode,
+        proxies: TrustedProxies,
     ) -> LimitedRouter {
         // Let a route's larger BODY_LIMIT through; extractors on the other
         // routes keep to `body_limit`.
@@ -61,10 +65,12 @@ impl LimitedRouter {
             body_cap,
             timeout,
             timeout_status,
+            proxies,
         }
     }
 
-    pub(super) async fn handle(&self, req: Request<Incoming>) -> Response {
+    pub(super) async fn handle(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Response {
+        peer::record(&mut req, peer, &self.proxies);
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();

@@ -18,7 +18,20 @@
 //! Everything is configurable with the [`Server`] builder; the defaults are
 //! [`DEFAULT_PORT`], [`DEFAULT_HOST`], [`DEFAULT_BODY_LIMIT`],
 //! [`DEFAULT_TIMEOUT`] (answered with `408 Request Timeout`),
-//! [`DEFAULT_GRACE_PERIOD`] and [`DEFAULT_HEADER_READ_TIMEOUT`].
+//! [`DEFAULT_GRACE_PERIOD`], [`DEFAULT_HEADER_READ_TIMEOUT`],
+//! [`DEFAULT_HEADER_LIMIT`], [`DEFAULT_WRITE_TIMEOUT`] and
+//! [`DEFAULT_MAX_CONNECTIONS`] (fewer when the open-files limit is low).
+//!
+//! # The client's address
+//!
+//! Each request carries axum's [`ConnectInfo<SocketAddr>`] (the peer
+//! address), as under `axum::serve` with
+//! `into_make_service_with_connect_info`, and [`ClientAddr`] reads the
+//! client's address: the peer's, or the one a trusted proxy forwarded
+//! ([`Server::trust_proxies`]).
+//!
+//! [`ConnectInfo<SocketAddr>`]: axum::extract::ConnectInfo
+//! [`ClientAddr`]: crate::ClientAddr
 //!
 //! # Error answers
 //!
@@ -58,18 +71,27 @@ use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 
 use crate::RouteInfo;
+use bind::Bind;
+use connection::ConnectionConfig;
 use limits::LimitedRouter;
 #[cfg(feature = "logging")]
 pub use logging::init_logging;
 use logging::{RouteLine, LOG_TARGET};
+use peer::TrustedProxies;
 use shutdown::{ShutdownFuture, Trigger};
 
+mod bind;
 mod connection;
 mod errors;
 mod inherited;
 mod limits;
 mod logging;
+mod peer;
 mod shutdown;
+mod write_timeout;
+
+/// hyper's smallest read buffer.
+const MIN_HEADER_LIMIT: usize = 8 * 1024;
 
 /// The port bound when `$PORT` is unset.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -83,6 +105,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// How long a client may take to send a request's headers by default.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest request head (request line and headers) accepted by
+/// default: 64 KiB.
+pub const DEFAULT_HEADER_LIMIT: usize = 64 * 1024;
+/// How long a response may wait for a client that takes none of it by
+/// default.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most connections open at once by default, when the open-files limit
+/// allows as many (see [`Server::max_connections`]).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// Serves `router` with every default: the shorthand for
 /// [`Server::new`]. Await it, or keep configuring it first.
@@ -150,33 +181,11 @@ pub struct Server {
     timeout_status: StatusCode,
     grace_period: Duration,
     header_read_timeout: Option<Duration>,
+    header_limit: usize,
+    write_timeout: Option<Duration>,
+    max_connections: Option<usize>,
+    proxies: Result<TrustedProxies, String>,
     shutdown: Option<ShutdownFuture>,
-}
-
-enum Bind {
-    Env,
-    Addr(SocketAddr),
-    Listener(TcpListener),
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bind = match &self.bind {
-            Bind::Env => "$HOST:$PORT".to_string(),
-            Bind::Addr(addr) => addr.to_string(),
-            Bind::Listener(l) => format!("listener {:?}", l.local_addr().ok()),
-        };
-        f.debug_struct("Server")
-            .field("bind", &bind)
-            .field("routes", &self.routes.len())
-            .field("body_limit", &self.body_limit)
-            .field("timeout", &self.timeout)
-            .field("timeout_status", &self.timeout_status)
-            .field("grace_period", &self.grace_period)
-            .field("header_read_timeout", &self.header_read_timeout)
-            .field("custom_shutdown", &self.shutdown.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Server {
@@ -198,6 +207,10 @@ impl Server {
             timeout_status: StatusCode::REQUEST_TIMEOUT,
             grace_period: DEFAULT_GRACE_PERIOD,
             header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            header_limit: DEFAULT_HEADER_LIMIT,
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
+            max_connections: None,
+            proxies: Ok(TrustedProxies::default()),
             shutdown: None,
         }
     }
@@ -314,6 +327,81 @@ impl Server {
         self
     }
 
+    /// The largest request head, the request line and headers together, in
+    /// bytes (default [`DEFAULT_HEADER_LIMIT`]; at least 8 KiB). A longer
+    /// one is answered `431 Request Header Fields Too Large` and its
+    /// connection closed, so a client holds at most this much of the
+    /// server's memory while it sends headers.
+    ///
+    /// ```no_run
+    /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
+    /// approute::serve(router).header_limit(16 * 1024).await
+    /// # }
+    /// ```
+    pub fn header_limit(mut self, bytes: usize) -> Server {
+        self.header_limit = bytes;
+        self
+    }
+
+    /// How long a response may wait on a client that takes none of it
+    /// (default [`DEFAULT_WRITE_TIMEOUT`]); `None` for no limit. Past it
+    /// the connection is closed and the response dropped, so a client that
+    /// stops reading does not hold a large body in memory. Only time blocked
+    /// on a write counts: a stream with nothing to send (server-sent events
+    /// between events) keeps its connection however long it is quiet.
+    ///
+    /// ```no_run
+    /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// approute::serve(router).write_timeout(Duration::from_secs(10)).await
+    /// # }
+    /// ```
+    pub fn write_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
+        self.write_timeout = timeout.into();
+        self
+    }
+
+    /// The most connections open at once. With that many open, the server
+    /// accepts no more until one closes: new ones wait in the kernel's
+    /// listen queue (they are not accepted and dropped). The default is
+    /// [`DEFAULT_MAX_CONNECTIONS`], or, when the soft limit on open files
+    /// (`ulimit -n`) is lower, that limit less an eighth of it (at least 32)
+    /// for the app's own files and sockets. Should `accept` fail all the
+    /// same (out of file descriptors), the server pauses between tries, up
+    /// to 500 ms, and logs once until it succeeds again.
+    ///
+    /// ```no_run
+    /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
+    /// approute::serve(router).max_connections(2_000).await
+    /// # }
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Server {
+        self.max_connections = Some(max);
+        self
+    }
+
+    /// The proxies (addresses like `10.0.0.7`, networks like `10.0.0.0/8`
+    /// or `fd00::/8`) whose `X-Forwarded-For` is believed: for a request
+    /// from one of them, [`ClientAddr`](crate::ClientAddr) is the first
+    /// address in `X-Forwarded-For`, from the right, that is not one of
+    /// them. None by default, and then the client is the peer, whatever the
+    /// request's headers say. An entry that is not an address or a network
+    /// makes [`Server::run`] fail.
+    ///
+    /// ```no_run
+    /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
+    /// approute::serve(router).trust_proxies(["10.0.0.0/8", "::1"]).await
+    /// # }
+    /// ```
+    pub fn trust_proxies<I>(mut self, proxies: I) -> Server
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.proxies = TrustedProxies::parse(proxies);
+        self
+    }
+
     /// Binds `$HOST:$PORT` when run (the default): `$PORT` defaults to
     /// [`DEFAULT_PORT`] and `$HOST` (a name or an address) to
     /// [`DEFAULT_HOST`]. A `$PORT` that is not a port number makes
@@ -398,8 +486,13 @@ impl Server {
             timeout_status,
             grace_period,
             header_read_timeout,
+            header_limit,
+            write_timeout,
+            max_connections,
+            proxies,
             shutdown,
         } = self;
+        let proxies = proxies.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
 
         // Listen for signals before binding, so that one sent as soon as the
         // port answers is not lost.
@@ -410,7 +503,7 @@ impl Server {
             Bind::Env => match inherited::listener()? {
                 Some(listener) => listener,
                 None => {
-                    let (host, port) = env_addr()?;
+                    let (host, port) = bind::env_addr()?;
                     TcpListener::bind((host.as_str(), port)).await?
                 }
             },
@@ -419,13 +512,36 @@ impl Server {
         tracing::info!(target: LOG_TARGET, "listening on http://{addr}");
         logging::log_routes(&routes, timeout);
         inherited::notify_ready();
-        let router = LimitedRouter::new(router, &routes, body_limit, timeout, timeout_status);
+        let router = LimitedRouter::new(
+            router,
+            &routes,
+            body_limit,
+            timeout,
+            timeout_status,
+            proxies,
+        );
         let mut http = hyper::server::conn::http1::Builder::new();
+        // hyper answers a head over `max_header_size` with a 431; its read
+        // buffer, bounded by `max_buf_size`, cannot grow past the limit.
+        let header_limit = header_limit.max(MIN_HEADER_LIMIT);
         http.timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout);
+            .header_read_timeout(header_read_timeout)
+            .max_header_size(header_limit)
+            .max_buf_size(header_limit);
+        let max_connections = max_connections.unwrap_or_else(connection::default_max_connections);
+        tracing::info!(
+            target: LOG_TARGET,
+            "at most {max_connections} connections, request heads up to {header_limit} bytes, \
+             write timeout {write_timeout:?}"
+        );
+        let config = ConnectionConfig {
+            http,
+            max_connections,
+            write_timeout,
+        };
 
         let (reason, connections) =
-            connection::accept_until(trigger.first(), listener, http, Arc::new(router)).await;
+            connection::accept_until(trigger.first(), listener, config, Arc::new(router)).await;
         shutdown::drain(reason, connections, grace_period, &mut trigger).await;
         Ok(())
     }
@@ -439,21 +555,4 @@ impl IntoFuture for Server {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
-}
-
-fn env_addr() -> io::Result<(String, u16)> {
-    let port = match std::env::var("PORT") {
-        Ok(port) if !port.trim().is_empty() => port.trim().parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("PORT={port:?} is not a port number"),
-            )
-        })?,
-        _ => DEFAULT_PORT,
-    };
-    let host = match std::env::var("HOST") {
-        Ok(host) if !host.trim().is_empty() => host.trim().to_string(),
-        _ => DEFAULT_HOST.to_string(),
-    };
-    Ok((host, port))
 }

@@ -84,13 +84,43 @@ pub async fn serve(router: Router) -> SocketAddr {
     addr
 }
 
+/// Serves `router` with `approute::serve` (the URL rules, a panic as a
+/// `500`) on a free loopback port for the rest of the test.
+pub async fn serve_approute(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = approute::serve(router)
+        .listener(listener)
+        .shutdown_on(std::future::pending());
+    tokio::spawn(server.run());
+    addr
+}
+
 /// Writes `METHOD TARGET HTTP/1.1` byte for byte, as `probe.py` does, and
 /// reads the answer until the server closes.
 pub async fn raw(addr: SocketAddr, method: &str, target: &str) -> Answer {
+    raw_with(addr, method, target, &[]).await
+}
+
+/// [`raw`] with request headers; a `host` among them replaces the address.
+pub async fn raw_with(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    );
+    let mut request = format!("{method} {target} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("content-length: 0\r\nconnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).await.unwrap();
@@ -228,4 +258,37 @@ pub fn differences(want: &serde_json::Value, got: &serde_json::Value) -> Vec<Str
         ));
     }
     problems
+}
+
+/// Starts `command`, a server binary, on a free loopback port (`PORT=0`,
+/// logging at info): the child, and its stderr line by line.
+pub fn spawn_server(
+    command: &mut std::process::Command,
+) -> (
+    std::process::Child,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let mut child = command
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
 }
