@@ -83,6 +83,7 @@ use shutdown::{ShutdownFuture, Trigger};
 mod bind;
 mod connection;
 mod errors;
+mod inherited;
 mod limits;
 mod logging;
 mod peer;
@@ -406,6 +407,9 @@ impl Server {
     /// [`DEFAULT_HOST`]. A `$PORT` that is not a port number makes
     /// [`Server::run`] fail.
     ///
+    /// A listening socket passed down as fd 3 with `LISTEN_FDS` (systemd,
+    /// `systemfd`, `cargo approute dev`) is served instead of binding.
+    ///
     /// ```no_run
     /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
     /// approute::serve(router).bind_from_env().await // e.g. HOST=0.0.0.0 PORT=8080
@@ -496,14 +500,18 @@ impl Server {
         let listener = match bind {
             Bind::Listener(listener) => listener,
             Bind::Addr(addr) => TcpListener::bind(addr).await?,
-            Bind::Env => {
-                let (host, port) = bind::env_addr()?;
-                TcpListener::bind((host.as_str(), port)).await?
-            }
+            Bind::Env => match inherited::listener()? {
+                Some(listener) => listener,
+                None => {
+                    let (host, port) = bind::env_addr()?;
+                    TcpListener::bind((host.as_str(), port)).await?
+                }
+            },
         };
         let addr = listener.local_addr()?;
         tracing::info!(target: LOG_TARGET, "listening on http://{addr}");
         logging::log_routes(&routes, timeout);
+        inherited::notify_ready();
         let router = LimitedRouter::new(
             router,
             &routes,

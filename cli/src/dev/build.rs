@@ -1,0 +1,117 @@
+//! One `cargo build` of the app, in a target dir of its own with a profile
+//! tuned for the edit loop, set with `--config` so the user's Cargo.toml is
+//! left alone.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The profile settings `dev` builds with. No debug info: linking the
+/// dependencies' debug sections is most of a rebuild's link time.
+pub const PROFILE: &[&str] = &["profile.dev.debug=0"];
+
+/// What a good build made.
+pub struct Built {
+    pub executable: PathBuf,
+    /// True when cargo rebuilt nothing: the running server is still current.
+    pub fresh: bool,
+}
+
+/// `$CARGO_TARGET_DIR/approute-dev`, else `target/approute-dev` in the
+/// crate: apart from plain `cargo build`'s, so neither invalidates the
+/// other's fingerprints.
+pub fn target_dir(crate_dir: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate_dir.join("target"))
+        .join("approute-dev")
+}
+
+/// Builds the app's binary; cargo's own progress and errors go to stderr.
+pub fn build(crate_dir: &Path, bin: Option<&str>) -> Result<Built, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir(crate_dir))
+        .arg("--message-format=json-render-diagnostics");
+    for setting in PROFILE {
+        command.args(["--config", setting]);
+    }
+    if let Some(bin) = bin {
+        command.args(["--bin", bin]);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut executables = Vec::new();
+    let mut fresh = true;
+    let stdout = child.stdout.take().expect("piped");
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if !line.contains(r#""reason":"compiler-artifact""#) {
+            continue;
+        }
+        fresh &= line.contains(r#""fresh":true"#);
+        if line.contains(r#""kind":["bin"]"#) {
+            if let Some(path) = string_field(&line, "executable") {
+                executables.push(PathBuf::from(path));
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err("the build failed".to_string());
+    }
+    match executables.as_slice() {
+        [one] => Ok(Built {
+            executable: one.clone(),
+            fresh,
+        }),
+        [] => Err("the crate has no binary to serve".to_string()),
+        _ => Err("the crate has several binaries: pass --bin NAME".to_string()),
+    }
+}
+
+/// The string value of `"name":"..."` in one line of cargo's JSON.
+fn string_field(line: &str, name: &str) -> Option<String> {
+    let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
+    let mut value = String::new();
+    let mut chars = line[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    value.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_escaped_strings_from_cargo_json() {
+        let line =
+            r#"{"reason":"compiler-artifact","executable":"/t/a \"b\"\\c\u00e9","fresh":false}"#;
+        assert_eq!(
+            string_field(line, "executable").as_deref(),
+            Some("/t/a \"b\"\\cé")
+        );
+        assert_eq!(string_field(r#"{"executable":null}"#, "executable"), None);
+    }
+}
