@@ -279,8 +279,9 @@ impl RateCounter for MemoryCounter {
     }
 }
 
-/// Logs once per process, through `tracing` when `serve` is on.
-fn warn(message: &str) {
+/// Logs a warning (callers log each once per process), through `tracing`
+/// when `serve` is on.
+pub(crate) fn warn(message: &str) {
     #[cfg(feature = "serve")]
     tracing::warn!("approute: {message}");
     #[cfg(not(feature = "serve"))]

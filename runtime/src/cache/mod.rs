@@ -284,9 +284,8 @@ fn process_cache() -> Cache {
 pub fn set_store(store: impl CacheStore) {
     if let Some(counter) = store.rate_counter() {
         if crate::rate_limit::set_counter(counter).is_err() {
-            tracing::warn!(
-                target: "approute",
-                "RATE_LIMIT keeps counting where it began: set the store before the first request"
+            crate::rate_limit::warn(
+                "RATE_LIMIT keeps counting where it began: set the store before the first request",
             );
         }
     }
