@@ -37,12 +37,16 @@ fn original_uri(req: &Request) -> &Uri {
 
 pub(crate) fn redirect(req: &Request, change: impl Fn(&str) -> String) -> Response {
     let uri = original_uri(req);
-    let path = change(uri.path());
-    let location = match uri.query().filter(|q| !q.is_empty()) {
+    permanent(with_query(&change(uri.path()), uri.query()))
+}
+
+/// A `Location` from a path and the request's query: kept byte for byte,
+/// and an empty one (`/a/?`) leaves no `?` behind, as in Next.js.
+pub(crate) fn with_query(path: &str, query: Option<&str>) -> String {
+    match query.filter(|q| !q.is_empty()) {
         Some(q) => format!("{path}?{q}"),
-        None => path,
-    };
-    permanent(location)
+        None => path.to_string(),
+    }
 }
 
 /// A `308` to `location` (a path and query on this site). Browsers read

@@ -29,7 +29,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::error::{self, MarkNoRouteLayer};
-use crate::redirect;
+use crate::redirect::{self, with_query};
 
 /// What the rules make of a request path.
 #[derive(Debug, PartialEq, Eq)]
@@ -159,7 +159,7 @@ fn resolve_dots(path: &str) -> Cow<'_, str> {
         out.push('/');
         out.push_str(segment);
     }
-    if out.is_empty() || (ends_with_slash && !path.trim_end_matches('/').is_empty()) {
+    if out.is_empty() || ends_with_slash {
         out.push('/');
     }
     Cow::Owned(out)
@@ -220,13 +220,6 @@ pub(crate) fn after_routing(unrouted: Option<String>, response: Response) -> Res
     match unrouted {
         Some(location) if error::is_no_route(&response) => redirect::permanent(location),
         _ => response,
-    }
-}
-
-fn with_query(path: &str, query: Option<&str>) -> String {
-    match query.filter(|q| !q.is_empty()) {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
     }
 }
 
