@@ -91,30 +91,9 @@ fn url(segment: UrlSegment) -> Segment {
 /// matches a folder against the still-encoded request path. A name whose
 /// escapes do not decode to UTF-8 is taken as written (`100%` stays).
 fn unescape_static(folder: &str) -> String {
-    if !folder.contains('%') {
-        return folder.to_string();
-    }
-    let bytes = folder.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = bytes
-            .get(i + 1..i + 3)
-            .filter(|_| bytes[i] == b'%')
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| folder.to_string())
+    percent_encoding::percent_decode_str(folder)
+        .decode_utf8()
+        .map_or_else(|_| folder.to_string(), |text| text.into_owned())
 }
 
 fn param_name(folder: &str, name: &str) -> Result<String, SegmentError> {

@@ -201,35 +201,18 @@ fn expected(line: &str, golden: &Value) -> (Expect, &'static str) {
     (Expect::Nextjs(golden.clone()), "as Next.js")
 }
 
-/// Percent-decodes one segment (invalid escapes kept as they are).
-fn decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match hex.map(|h| u8::from_str_radix(h, 16)) {
-            Some(Ok(b)) if bytes[i] == b'%' => {
-                out.push(b);
-                i += 3;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Whether a segment decodes to something with a `.` or `..` part between
 /// (encoded) slashes or backslashes: `a%2f..%2fb`, `..%5cb`.
 fn encoded_dot_component(path: &str) -> bool {
-    path.split('/').map(decode).any(|s| {
-        s.split(['/', '\\']).count() > 1 && s.split(['/', '\\']).any(|p| p == "." || p == "..")
-    })
+    path.split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .any(|s| {
+            s.split(['/', '\\']).count() > 1 && s.split(['/', '\\']).any(|p| p == "." || p == "..")
+        })
 }
 
 /// Every element of every parameter: none may be `.` or `..`.
