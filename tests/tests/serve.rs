@@ -617,6 +617,36 @@ async fn shutdown_finishes_every_in_flight_request_and_refuses_new_ones() {
     eprintln!("refused new connections after {refused_after:?}; stopped after {took:?}");
 }
 
+/// A connection the server accepted before shutdown but whose request comes
+/// a moment after it began is served, not closed unanswered: `cargo approute
+/// dev` hands the socket to a new server this way on every save.
+#[tokio::test]
+async fn a_connection_accepted_before_shutdown_gets_its_request_served() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut server = Running::start(
+        Server::new(counting_router(started, 0)).grace_period(Duration::from_secs(5)),
+    )
+    .await;
+    let mut early = TcpStream::connect(server.addr).await.unwrap();
+    // Long enough for the accept loop to take it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    early
+        .write_all(&get_request("/ok", None))
+        .await
+        .expect("the connection was closed before its request");
+    let reply = read_reply(&mut early, Duration::from_secs(5), false)
+        .await
+        .reply();
+    assert_eq!((reply.status, reply.text()), (200, "ok".to_string()));
+    // And then closed, the request being answered.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(2), early.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
+    server.finish(Duration::from_secs(5)).await.unwrap();
+}
+
 #[tokio::test]
 async fn the_grace_period_bounds_shutdown() {
     let started = Arc::new(AtomicUsize::new(0));

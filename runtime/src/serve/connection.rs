@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1::Builder;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use super::limits::LimitedRouter;
@@ -168,8 +168,16 @@ fn open_files_limit() -> Option<usize> {
         .ok()
 }
 
+/// How long a connection accepted just before shutdown has to send its
+/// first request. The client's connect succeeded, so it will send one;
+/// closing it at once would fail a request that did nothing wrong (hyper's
+/// graceful shutdown closes a connection that has not read a request yet).
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
 /// Serves one connection until it closes, or finishes its current request
-/// and closes once `stop` turns true.
+/// and closes once `stop` turns true. A connection that has not begun a
+/// request when `stop` comes gets [`FIRST_REQUEST_GRACE`] to send one,
+/// which is then served.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -180,8 +188,12 @@ async fn serve_connection(
 ) {
     let _ = stream.set_nodelay(true);
     let stream = WriteTimeout::new(stream, write_timeout);
+    // Holds a permit once a request has begun (notify_one keeps one).
+    let begun = Arc::new(Notify::new());
+    let on_request = begun.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let router = router.clone();
+        on_request.notify_one();
         async move { Ok::<_, Infallible>(router.handle(req, peer).await) }
     });
     let conn = http
@@ -191,10 +203,19 @@ async fn serve_connection(
     let result = tokio::select! {
         result = conn.as_mut() => result,
         _ = stop.changed() => {
+            tokio::select! {
+                result = conn.as_mut() => return log_close(result, peer),
+                () = begun.notified() => {}
+                () = tokio::time::sleep(FIRST_REQUEST_GRACE) => {}
+            }
             conn.as_mut().graceful_shutdown();
             conn.await
         }
     };
+    log_close(result, peer);
+}
+
+fn log_close(result: hyper::Result<()>, peer: SocketAddr) {
     if let Err(e) = result {
         tracing::debug!(target: LOG_TARGET, %peer, "connection closed: {e}");
     }
