@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// Where the app's `approute` dependency comes from.
 pub enum Source {
     /// The checkout this CLI was built from (the default): builds with no
-    /// network beyond the package registries.
+    /// network beyond the package registries. A CLI installed from
+    /// crates.io has none and depends on its own version instead.
     Checkout,
     Git(String),
     Version(String),
@@ -57,13 +58,15 @@ pub fn run(path: &str, source: &Source) -> Result<String, String> {
         }
     }
     let (dependency, lockfile) = match source {
+        // Installed from crates.io there is no checkout: the published
+        // approute of the same version is the one it was built with.
+        Source::Checkout if !checkout_runtime().join("Cargo.toml").is_file() => {
+            (toml_string(env!("CARGO_PKG_VERSION")), None)
+        }
         Source::Checkout => {
-            let runtime = checkout_runtime().canonicalize().map_err(|_| {
-                format!(
-                    "the checkout this CLI was built from ({}) is gone; pass --git URL or --version V",
-                    checkout_runtime().display()
-                )
-            })?;
+            let runtime = checkout_runtime()
+                .canonicalize()
+                .map_err(|e| format!("cannot resolve {}: {e}", checkout_runtime().display()))?;
             let dependency = format!("{{ path = {} }}", toml_string(&runtime.to_string_lossy()));
             // The versions the checkout is tested with, so the first build
             // needs no registry look-up; cargo drops the entries it does not use.
