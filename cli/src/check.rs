@@ -16,10 +16,12 @@ pub fn load(options: &Options) -> Result<RouteTree, usize> {
 }
 
 /// Runs the check: exit status 0 with one line when the tree is good, 1
-/// when it has problems.
-pub fn run(options: &Options) -> i32 {
+/// when it has problems. Unlike the macro it also parses function bodies:
+/// it runs before rustc, so it reports their syntax errors itself.
+pub fn run(mut options: Options) -> i32 {
     let started = Instant::now();
-    match load(options) {
+    options.check_bodies = true;
+    match load(&options) {
         Ok(tree) => {
             println!(
                 "approute: {} routes and {} public files OK ({} ms)",

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             print!("{}", routes::table(&tree));
             Ok(0)
         }),
-        "check" => in_crate(args).map(|options| check::run(&options)),
+        "check" => in_crate(args).map(check::run),
         "new" => new(args),
         "dev" => dev(args),
         "" | "help" | "--help" | "-h" => {

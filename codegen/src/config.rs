@@ -2,7 +2,7 @@
 //! read as literals at compile time so the router can act on them without
 //! running user code, and checked so a typo is an error, not a no-op.
 
-use syn::{Expr, Item, ItemConst, Lit, Type, Visibility};
+use syn::{Expr, ItemConst, Lit, Type, Visibility};
 
 use crate::error::{Diagnostic, Location};
 use crate::model::RouteConfig;
@@ -192,11 +192,14 @@ impl Rule {
 }
 
 /// Reads every config constant of a parsed route file.
-pub fn read_config(path: &str, source: &str, file: &syn::File) -> (RouteConfig, Vec<Diagnostic>) {
+pub fn read_config(
+    path: &str,
+    source: &str,
+    consts: &[ItemConst],
+) -> (RouteConfig, Vec<Diagnostic>) {
     let mut config = RouteConfig::default();
     let mut problems = Vec::new();
-    for item in &file.items {
-        let Item::Const(c) = item else { continue };
+    for c in consts {
         let name = c.ident.to_string();
         let start = c.ident.span().start();
         let here = Location::at(path, source, start.line, start.column + 1);
@@ -382,8 +385,8 @@ mod tests {
     use super::*;
 
     fn read(source: &str) -> (RouteConfig, Vec<String>) {
-        let file = syn::parse_file(source).unwrap();
-        let (config, problems) = read_config("app/route.rs", source, &file);
+        let items = crate::items::top_items(source).unwrap();
+        let (config, problems) = read_config("app/route.rs", source, &items.consts);
         (config, problems.iter().map(|p| p.to_string()).collect())
     }
 

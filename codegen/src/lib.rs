@@ -14,7 +14,8 @@
 //!    registers,
 //! 8. [`emit`] writes the module with the `router()` function.
 //!
-//! Beside them: [`error`] renders problems, [`suggest`] finds the name a
+//! Beside them: [`items`] cuts a file into its top-level items (syn parses
+//! only the ones read), [`error`] renders problems, [`suggest`] finds the name a
 //! typo meant, [`public`] works out a public file's HTTP metadata.
 //! Every stage reports all the mistakes it sees; [`generate`] stops before
 //! emitting if any stage found one. `README.md` follows one route through.
@@ -32,6 +33,7 @@ pub mod check;
 pub mod config;
 pub mod emit;
 pub mod error;
+pub mod items;
 pub mod middleware;
 pub mod model;
 pub mod order;
@@ -67,6 +69,10 @@ pub struct Options {
     /// The static files folder relative to `crate_dir`, `public` by
     /// default; its files are served at the root URL.
     pub public_dir: String,
+    /// Also report syntax errors inside function bodies. The macro leaves
+    /// them to rustc, which parses the files again anyway; a tool that runs
+    /// before rustc (`cargo approute check`) turns this on.
+    pub check_bodies: bool,
     pub emit: EmitOptions,
 }
 
@@ -77,6 +83,7 @@ impl Options {
             dir: "app".to_string(),
             pages_dir: "pages".to_string(),
             public_dir: public::DEFAULT_DIR.to_string(),
+            check_bodies: false,
             emit: EmitOptions::default(),
         }
     }
@@ -145,6 +152,9 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
                 continue;
             }
         };
+        if options.check_bodies && file_problems.is_empty() {
+            file_problems.extend(parse::body_syntax_problem(&file));
+        }
         problems.append(&mut file_problems);
         if let Some(url) = url {
             routes.push(make_route(file, url, exports));

@@ -1,9 +1,10 @@
 //! Reads a `route.rs` and finds the method handlers it exports.
 
 use proc_macro2::Span;
-use syn::{Item, UseTree, Visibility};
+use syn::{UseTree, Visibility};
 
 use crate::error::{Diagnostic, Location};
+use crate::items::top_items;
 use crate::model::{Convention, Export, Method, RouteConfig, RouteFile};
 use crate::suggest;
 
@@ -33,8 +34,8 @@ pub fn parse_route_file(
     source: &str,
     convention: Convention,
 ) -> (Exports, Vec<Diagnostic>) {
-    let file = match syn::parse_file(source) {
-        Ok(file) => file,
+    let items = match top_items(source) {
+        Ok(items) => items,
         Err(e) => return (Exports::default(), vec![syntax_error(path, source, &e)]),
     };
 
@@ -42,15 +43,14 @@ pub fn parse_route_file(
         convention,
         ..Found::default()
     };
-    for item in &file.items {
-        match item {
-            Item::Fn(f) => found.name(&f.sig.ident, &f.vis, "fn"),
-            Item::Use(u) if !matches!(u.vis, Visibility::Inherited) => found.use_tree(&u.tree),
-            _ => {}
-        }
+    for f in &items.fns {
+        found.name(&f.ident, f.public, "fn");
+    }
+    for u in items.uses.iter().filter(|u| is_pub(&u.vis)) {
+        found.use_tree(&u.tree);
     }
 
-    let (config, mut problems) = crate::config::read_config(path, source, &file);
+    let (config, mut problems) = crate::config::read_config(path, source, &items.consts);
     for (ident, what) in found.private {
         let (line, col) = line_col(ident.span());
         problems.push(
@@ -157,6 +157,14 @@ pub fn parse_route_files(files: &[RouteFile]) -> Vec<Parsed> {
     })
 }
 
+/// The first syntax error anywhere in the file, function bodies included
+/// (see [`Options::check_bodies`](crate::Options::check_bodies)).
+pub fn body_syntax_problem(file: &RouteFile) -> Option<Diagnostic> {
+    let source = read(file).ok()?;
+    let e = syn::parse_file(&source).err()?;
+    Some(syntax_error(&file.display_path, &source, &e))
+}
+
 /// The text of a route or middleware file.
 pub fn read(file: &RouteFile) -> Result<String, Diagnostic> {
     std::fs::read_to_string(&file.abs_path).map_err(|e| {
@@ -183,8 +191,8 @@ pub struct MiddlewareExports {
 /// Reads a `middleware.rs`: it must export `pub fn middleware`, `pub fn
 /// layer`, or both.
 pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Vec<Diagnostic>) {
-    let file = match syn::parse_file(source) {
-        Ok(file) => file,
+    let items = match top_items(source) {
+        Ok(items) => items,
         Err(e) => {
             return (
                 MiddlewareExports::default(),
@@ -193,16 +201,11 @@ pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Ve
         }
     };
     let mut names: Vec<(syn::Ident, bool)> = Vec::new();
-    for item in &file.items {
-        match item {
-            Item::Fn(f) => {
-                names.push((f.sig.ident.clone(), !matches!(f.vis, Visibility::Inherited)))
-            }
-            Item::Use(u) if !matches!(u.vis, Visibility::Inherited) => {
-                use_names(&u.tree, &mut |ident| names.push((ident.clone(), true)))
-            }
-            _ => {}
-        }
+    for f in &items.fns {
+        names.push((f.ident.clone(), f.public));
+    }
+    for u in items.uses.iter().filter(|u| is_pub(&u.vis)) {
+        use_names(&u.tree, &mut |ident| names.push((ident.clone(), true)));
     }
     let mut exports = MiddlewareExports::default();
     let mut problems = Vec::new();
@@ -276,9 +279,8 @@ struct Found {
 }
 
 impl Found {
-    fn name(&mut self, ident: &syn::Ident, vis: &Visibility, what: &'static str) {
+    fn name(&mut self, ident: &syn::Ident, public: bool, what: &'static str) {
         let name = ident.to_string();
-        let public = !matches!(vis, Visibility::Inherited);
         if self.convention == Convention::Pages && name == ANY_METHOD_HANDLER && public {
             self.any_method = Some(ident.clone());
             return;
@@ -301,16 +303,16 @@ impl Found {
     fn use_tree(&mut self, tree: &UseTree) {
         match tree {
             UseTree::Path(p) => self.use_tree(&p.tree),
-            UseTree::Name(n) => self.name(&n.ident, &pub_vis(), "use"),
-            UseTree::Rename(r) => self.name(&r.rename, &pub_vis(), "use"),
+            UseTree::Name(n) => self.name(&n.ident, true, "use"),
+            UseTree::Rename(r) => self.name(&r.rename, true, "use"),
             UseTree::Glob(g) => self.globs.push(g.star_token.span),
             UseTree::Group(g) => g.items.iter().for_each(|t| self.use_tree(t)),
         }
     }
 }
 
-fn pub_vis() -> Visibility {
-    Visibility::Public(Default::default())
+fn is_pub(vis: &Visibility) -> bool {
+    !matches!(vis, Visibility::Inherited)
 }
 
 fn line_col(span: Span) -> (usize, usize) {
@@ -399,10 +401,18 @@ mod tests {
 
     #[test]
     fn syntax_error_points_at_line() {
-        let p = problems("pub async fn GET() {\n    let x = ;\n}\n");
+        let p = problems("pub async fn GET() {}\npub const REVALIDATE: u64 = ;\n");
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("does not parse"), "{}", p[0]);
         assert!(p[0].contains("app/route.rs:2:"), "{}", p[0]);
+        let p = problems("pub async fn GET() {\n    let x = (;\n}\n");
+        assert!(p[0].contains("does not parse"), "{}", p[0]);
+    }
+
+    #[test]
+    fn a_syntax_error_inside_a_body_is_left_to_rustc() {
+        // rustc parses the file again and says what is wrong there.
+        assert_eq!(methods("pub async fn GET() {\n    let x = ;\n}\n"), ["GET"]);
     }
 
     #[test]
