@@ -6,6 +6,7 @@
     python3 bench/run.py codegen   [--sizes 100,1000,5000]
     python3 bench/run.py build     [--rounds 3] [--sizes 50,1000]
     python3 bench/run.py editloop  [--rounds 3]
+    python3 bench/run.py devloop   [--rounds 5]   (cargo approute dev against next dev)
     python3 bench/run.py cache     [--rounds 3] [--seconds 10]
     python3 bench/run.py all       (every one of the above, long runs, ~1 hour)
     add --smoke to any: smallest size, one short round, debug builds, no
@@ -953,13 +954,21 @@ def cmd_cache():
     save("cache", {"samples": samples, "redis_rss_kib": redis_rss}, text)
 
 
+# ---------------------------------------------------------------- devloop
+
+
+def cmd_devloop():
+    import devloop  # bench/devloop.py: `cargo approute dev` against `next dev`
+    devloop.main(sys.modules[__name__])
+
+
 # ---------------------------------------------------------------- main
 
 
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["wrk", "routing", "codegen", "build", "editloop", "cache", "all"])
+    p.add_argument("what", choices=["wrk", "routing", "codegen", "build", "editloop", "devloop", "cache", "all"])
     p.add_argument("--smoke", action="store_true", help="smallest size, one short round, debug builds")
     p.add_argument("--rounds", type=int)
     p.add_argument("--seconds", type=int, help="wrk duration per run")
@@ -971,7 +980,7 @@ def main():
                    help="wrk: leave out of the medians runs during which other processes took more CPU than this")
     p.add_argument("--max-wait", type=int, default=150)
     ARGS = p.parse_args()
-    steps = ["codegen", "build", "editloop", "routing", "wrk", "cache"] if ARGS.what == "all" else [ARGS.what]
+    steps = ["codegen", "build", "editloop", "devloop", "routing", "wrk", "cache"] if ARGS.what == "all" else [ARGS.what]
     if ARGS.what == "all":
         ARGS.next = True
     for step in steps:

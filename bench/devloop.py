@@ -1,0 +1,186 @@
+"""`run.py devloop`: save a route -> first answer from it, under the dev
+servers users run: `cargo approute dev` on the 50-route approute app against
+`next dev` on the same tree as a Next.js 14 app, alternated in one run.
+
+A client polls each server every 20 ms on a new connection for the whole
+run; any failed or refused poll is counted. Each round edits what one route
+answers, then adds a new route file, on each server; the time is from the
+write to the first answer with the new text. Every change is undone after
+(untimed) and waited for, so each round starts from the same tree.
+"""
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+POLL_EVERY = 0.02
+NEW_APPROUTE = 'pub async fn GET() -> &\'static str {{\n    "{word}"\n}}\n'
+NEW_NEXT = ('export const dynamic = "force-dynamic";\n\nexport async function GET() {{\n'
+            '  return new Response("{word}");\n}}\n')
+
+
+class Poller(threading.Thread):
+    """GETs `path` every 20 ms until stopped; counts what failed."""
+
+    def __init__(self, run, port, path):
+        super().__init__(daemon=True)
+        self.run_module, self.port, self.path = run, port, path
+        self.polls, self.failures, self.stopping = 0, [], False
+
+    def run(self):
+        while not self.stopping:
+            self.polls += 1
+            try:
+                status, _ = self.run_module.get(self.port, self.path)
+                if status != 200:
+                    self.failures.append(f"status {status}")
+            except OSError as e:
+                self.failures.append(str(e))
+            time.sleep(POLL_EVERY)
+
+
+def wait_for(run, port, path, want, limit=120):
+    """Polls every 20 ms until `path` answers 200 with `want`; seconds."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        try:
+            if run.get(port, path) == (200, want):
+                return time.perf_counter() - t0
+        except OSError:
+            pass
+        time.sleep(POLL_EVERY)
+    raise SystemExit(f"{path} did not answer {want!r} within {limit} s")
+
+
+class DevServer:
+    """One dev server and the files it serves: `edit` and `add` change the
+    tree and return an undo."""
+
+    def __init__(self, name, argv, cwd, routes_dir, ext, new_route, env):
+        self.name, self.argv, self.cwd = name, argv, cwd
+        self.routes_dir, self.ext, self.new_route, self.env = routes_dir, ext, new_route, env
+
+    def start(self, run, port, probe):
+        self.port = port
+        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=dict(os.environ, **self.env, PORT=str(port),
+                                                                       HOST="127.0.0.1"),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(run, port, probe[0], probe[1], limit=900)
+
+    def stop(self):
+        os.killpg(self.proc.pid, 15)
+        self.proc.wait(timeout=30)
+
+    def edit(self, k, word):
+        path = os.path.join(self.routes_dir, "api", f"res{k}", f"route.{self.ext}")
+        with open(path) as fh:
+            old = fh.read()
+        with open(path, "w") as fh:
+            fh.write(old.replace(f"res{k} index", f"res{k} {word}"))
+
+        def undo():
+            with open(path, "w") as fh:
+                fh.write(old)
+        return f"/api/res{k}", f"res{k} {word}", undo
+
+    def add(self, word):
+        folder = os.path.join(self.routes_dir, "api", word)
+        os.makedirs(folder)
+        with open(os.path.join(folder, f"route.{self.ext}"), "w") as fh:
+            fh.write(self.new_route.format(word=word))
+        return f"/api/{word}", word, lambda: shutil.rmtree(folder)
+
+
+def new_app(run, cli, n):
+    """The bench tree as a user starts it: `cargo approute new` (so served by
+    `approute::serve`, as its README has it), then the generated `app/`.
+    Kept between runs so only the first one builds from scratch."""
+    app = os.path.join(run.BENCH, "target", "devloop", f"dev-{n}")
+    if not os.path.isdir(app):
+        os.makedirs(os.path.dirname(app), exist_ok=True)
+        subprocess.run([cli, "approute", "new", app], check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(os.path.join(app, "app"))
+    shutil.copytree(os.path.join(run.BENCH, "apps", f"gen-{n}", "app"), os.path.join(app, "app"))
+    return app
+
+
+def main(run):
+    args = run.ARGS
+    n = 10 if args.smoke else 50
+    rounds = args.rounds or (1 if args.smoke else 5)
+    k = run.resource(n)
+    root = os.path.dirname(run.BENCH)
+    run.generate()
+    subprocess.run(["cargo", "build", "-q", "-p", "approute-cli"], cwd=root, check=True)
+    cli = os.path.join(root, "target", "debug", "cargo-approute")
+    app = new_app(run, cli, n)
+    servers = [DevServer("cargo approute dev", [cli, "approute", "dev"], app, os.path.join(app, "app"), "rs",
+                         NEW_APPROUTE, {})]
+    if not args.smoke:
+        nd = os.path.join(run.BENCH, "next")
+        env = {"NEXT_TELEMETRY_DISABLED": "1"}
+        if not os.path.isdir(os.path.join(nd, "node_modules")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=nd, check=True,
+                           env=dict(os.environ, **env))
+        servers.append(DevServer("next dev", ["node", os.path.join(nd, "node_modules", "next", "dist", "bin", "next"),
+                                              "dev"], nd, os.path.join(nd, "app"), "js", NEW_NEXT, env))
+    port = 3790
+    pollers = {}
+    for s in servers:
+        port += 1
+        print(f"  starting {s.name} on {port} (first build)", flush=True)
+        s.start(run, port, (f"/api/res{k}", f"res{k} index"))
+        # next dev compiles a route on its first request: warm the polled one.
+        wait_for(run, port, f"/api/res{k}/42", f"res{k} id=42")
+        pollers[s.name] = Poller(run, port, f"/api/res{k}/42")
+        pollers[s.name].start()
+    samples = []
+    step = 0
+    try:
+        for r in range(rounds):
+            for s in servers:
+                for action in ("edit", "add"):
+                    step += 1
+                    word = f"dev{os.getpid()}x{step}"
+                    load = run.loadavg()
+                    t0 = time.perf_counter()
+                    path, want, undo = s.edit(k, word) if action == "edit" else s.add(word)
+                    took = wait_for(run, s.port, path, want)
+                    samples.append({"round": r + 1, "server": s.name, "action": action, "s": took,
+                                    "load": load, "wall": time.perf_counter() - t0})
+                    print(f"  r{r + 1} {s.name:<20} {action:<4} first answer {took:.2f} s (load {load:.1f})",
+                          flush=True)
+                    undo()
+                    if action == "edit":
+                        wait_for(run, s.port, f"/api/res{k}", f"res{k} index")
+                    else:
+                        while True:
+                            try:
+                                if run.get(s.port, path)[0] == 404:
+                                    break
+                            except OSError:
+                                pass
+                            time.sleep(POLL_EVERY)
+    finally:
+        for s in servers:
+            pollers[s.name].stopping = True
+            pollers[s.name].join()
+            s.stop()
+    rows = []
+    for s in servers:
+        p = pollers[s.name]
+        for action in ("edit", "add"):
+            xs = [x["s"] for x in samples if x["server"] == s.name and x["action"] == action]
+            rows.append([s.name, "edit a route" if action == "edit" else "add a route", run.f(run.med(xs)),
+                         run.f(min(xs)), run.f(max(xs)), len(xs), p.polls, len(p.failures)])
+    loads = [x["load"] for x in samples]
+    text = (f"{n}-route app: seconds from saving a file to the first answer with the new text, the dev server "
+            f"rebuilding or recompiling on its own, a client polling every 20 ms; median of {rounds} round(s), "
+            f"servers alternated; 1-minute load average during the run {min(loads):.1f}-{max(loads):.1f}. "
+            "`failed polls`: GETs of another route, every 20 ms on a new connection, for the whole run "
+            "(each server rebuilt twice per round, and twice more to undo).\n\n")
+    text += run.table(["server", "change", "median s", "min", "max", "saves", "polls", "failed polls"], rows)
+    failures = {name: p.failures[:5] for name, p in pollers.items() if p.failures}
+    run.save("devloop", {"samples": samples, "failures": failures}, text)
