@@ -1,14 +1,16 @@
 //! Splits a Rust file into its top-level items without parsing them all.
 //!
 //! The pipeline reads a route file's function names, its `use`s and its
-//! constants. Building syn's full tree of every function body cost two
-//! thirds of the macro's time (rustc parses the file again anyway, and
-//! reports any error inside a body itself), so the file is only lexed, cut
-//! at item boundaries, and syn parses just the `use` and `const` items.
+//! constants. Building syn's tree of every function body, and even lexing
+//! them with proc-macro2 (which the macro runs unoptimized), was most of
+//! the macro's time; rustc parses the file again anyway and reports any
+//! error inside a body itself. So a small scanner walks the bytes, skipping
+//! strings, comments and nested groups, and cuts the top level at item
+//! boundaries; syn parses just the `use` and `const` items.
 
 use std::str::FromStr;
 
-use proc_macro2::{Delimiter, Ident, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream};
 
 /// A file's top-level items, as far as the pipeline reads them.
 #[derive(Default)]
@@ -27,202 +29,410 @@ pub struct TopFn {
     pub public: bool,
 }
 
-/// The items of `source`, or the first lexing or item syntax error.
+/// The items of `source`, or the first syntax error the scan or syn sees.
 pub fn top_items(source: &str) -> Result<TopItems, syn::Error> {
-    let tokens =
-        TokenStream::from_str(source).map_err(|e| syn::Error::new(e.span(), format!("{e}")))?;
     let mut items = TopItems::default();
-    for item in split(tokens) {
-        let head = Head::of(&item);
-        match head.keyword.as_deref() {
+    for item in Scanner::new(source).items()? {
+        let head = Head::of(&item.tokens, source);
+        match head.keyword {
             Some("fn") => {
-                if let Some(TokenTree::Ident(ident)) = item.get(head.at + 1) {
+                if let Some(&Token::Ident(start, end)) = item.tokens.get(head.at + 1) {
                     items.fns.push(TopFn {
-                        ident: ident.clone(),
+                        ident: ident_at(source, start, end)?,
                         public: head.public,
                     });
                 }
             }
-            Some("use") => items.uses.push(syn::parse2(item.into_iter().collect())?),
-            Some("const") => items.consts.push(syn::parse2(item.into_iter().collect())?),
+            Some("use") => items.uses.push(syn::parse2(lex_at(source, item.span)?)?),
+            Some("const") => items.consts.push(syn::parse2(lex_at(source, item.span)?)?),
             _ => {}
         }
     }
     Ok(items)
 }
 
-/// Cuts the top level into items: an item ends at a `;`, or at its first
-/// `{ ... }` unless it is one of the items whose body is an expression or a
-/// type (`const`, `static`, `use`, `type`), which end at their `;`.
-fn split(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
-    let mut items = Vec::new();
-    let mut item: Vec<TokenTree> = Vec::new();
-    for token in tokens {
-        let ends = match &token {
-            TokenTree::Punct(p) => p.as_char() == ';',
-            TokenTree::Group(g) => match g.delimiter() {
-                Delimiter::Brace => !Head::of(&item).ends_at_semicolon(),
-                // `#![...]`, an attribute of the file: an item of its own.
-                Delimiter::Bracket => is_inner_attribute_start(&item),
-                _ => false,
-            },
-            _ => false,
-        };
-        item.push(token);
-        if ends {
-            items.push(std::mem::take(&mut item));
-        }
-    }
-    if !item.is_empty() {
-        items.push(item);
-    }
-    items
+/// `source[start..end]` lexed so that its spans are positions in `source`:
+/// what precedes it is blanked, not dropped, so lines and columns match.
+fn lex_at(source: &str, (start, end): (usize, usize)) -> Result<TokenStream, syn::Error> {
+    let before = &source[..start];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let mut text = "\n".repeat(before.matches('\n').count());
+    text.extend(before[line_start..].chars().map(|_| ' '));
+    text.push_str(&source[start..end]);
+    TokenStream::from_str(&text).map_err(|e| syn::Error::new(e.span(), e))
 }
 
-fn is_inner_attribute_start(item: &[TokenTree]) -> bool {
-    matches!(item, [TokenTree::Punct(hash), TokenTree::Punct(bang)]
-        if hash.as_char() == '#' && bang.as_char() == '!')
+/// The identifier at `source[start..end]`, with its position.
+fn ident_at(source: &str, start: usize, end: usize) -> Result<Ident, syn::Error> {
+    let tokens = lex_at(source, (start, end))?;
+    syn::parse2(tokens)
+}
+
+/// A top-level token of an item: enough to tell what the item is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Token {
+    /// An identifier or keyword, as a byte range.
+    Ident(usize, usize),
+    Punct(u8),
+    /// A whole `(...)`, `[...]` or `{...}`, by its opening delimiter.
+    Group(u8),
+    Literal,
+}
+
+/// One top-level item: its byte range and its top-level tokens.
+struct Item {
+    span: (usize, usize),
+    tokens: Vec<Token>,
+}
+
+/// Walks the bytes of a file, keeping only the top level.
+struct Scanner<'a> {
+    source: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(source: &'a str) -> Scanner<'a> {
+        Scanner {
+            source,
+            bytes: source.as_bytes(),
+            at: 0,
+        }
+    }
+
+    fn items(mut self) -> Result<Vec<Item>, syn::Error> {
+        let mut items = Vec::new();
+        let mut tokens = Vec::new();
+        let mut start = None;
+        if self.bytes.starts_with(b"#!") && !self.bytes.starts_with(b"#![") {
+            self.skip_line(); // a shebang line
+        }
+        while let Some(token_start) = self.skip_trivia()? {
+            let item_start = *start.get_or_insert(token_start);
+            let token = self.token()?;
+            tokens.push(token);
+            let ends = match token {
+                Token::Punct(b';') => true,
+                Token::Group(b'{') => !Head::of(&tokens, self.source).ends_at_semicolon(),
+                // `#![...]`, an attribute of the file: an item of its own.
+                Token::Group(b'[') => {
+                    matches!(tokens[..], [Token::Punct(b'#'), Token::Punct(b'!'), _])
+                }
+                _ => false,
+            };
+            if ends {
+                items.push(Item {
+                    span: (item_start, self.at),
+                    tokens: std::mem::take(&mut tokens),
+                });
+                start = None;
+            }
+        }
+        // An unfinished last item, for syn to say what it lacks.
+        if let Some(item_start) = start {
+            items.push(Item {
+                span: (item_start, self.at),
+                tokens,
+            });
+        }
+        Ok(items)
+    }
+
+    /// Skips whitespace and comments; the offset of the next token, if any.
+    fn skip_trivia(&mut self) -> Result<Option<usize>, syn::Error> {
+        loop {
+            match self.bytes.get(self.at..self.at + 2) {
+                Some(b"//") => self.skip_line(),
+                Some(b"/*") => self.skip_block_comment()?,
+                _ => match self.bytes.get(self.at) {
+                    Some(b) if b.is_ascii_whitespace() => self.at += 1,
+                    Some(_) => return Ok(Some(self.at)),
+                    None => return Ok(None),
+                },
+            }
+        }
+    }
+
+    fn skip_line(&mut self) {
+        while self.at < self.bytes.len() && self.bytes[self.at] != b'\n' {
+            self.at += 1;
+        }
+    }
+
+    fn skip_block_comment(&mut self) -> Result<(), syn::Error> {
+        let start = self.at;
+        let mut depth = 0;
+        while self.at < self.bytes.len() {
+            match self.bytes.get(self.at..self.at + 2) {
+                Some(b"/*") => {
+                    depth += 1;
+                    self.at += 2;
+                }
+                Some(b"*/") => {
+                    depth -= 1;
+                    self.at += 2;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                _ => self.at += 1,
+            }
+        }
+        Err(self.error(start, "this block comment is never closed"))
+    }
+
+    /// Reads one token at the current offset (past any trivia).
+    fn token(&mut self) -> Result<Token, syn::Error> {
+        let start = self.at;
+        let b = self.bytes[self.at];
+        match b {
+            b'(' | b'[' | b'{' => {
+                self.skip_group()?;
+                Ok(Token::Group(b))
+            }
+            b')' | b']' | b'}' => Err(self.error(start, "this delimiter closes nothing")),
+            b'"' => {
+                self.skip_string()?;
+                Ok(Token::Literal)
+            }
+            b'\'' => {
+                self.skip_quote()?;
+                Ok(Token::Literal)
+            }
+            b'0'..=b'9' => {
+                self.skip_ident_chars();
+                Ok(Token::Literal)
+            }
+            _ if is_ident_byte(b) => {
+                self.skip_ident_chars();
+                if self.skip_prefixed_literal(start)? {
+                    return Ok(Token::Literal);
+                }
+                Ok(Token::Ident(start, self.at))
+            }
+            _ => {
+                self.at += 1;
+                Ok(Token::Punct(b))
+            }
+        }
+    }
+
+    /// After an identifier: a raw string (`r"..."`, `br#"..."#`), a byte,
+    /// C or raw-identifier prefix (`b"..."`, `c"..."`, `b'x'`, `r#x`).
+    fn skip_prefixed_literal(&mut self, start: usize) -> Result<bool, syn::Error> {
+        let prefix = &self.bytes[start..self.at];
+        match (prefix, self.bytes.get(self.at)) {
+            (b"r" | b"br" | b"cr", Some(b'"' | b'#')) => {
+                let hashes = self.bytes[self.at..]
+                    .iter()
+                    .take_while(|&&c| c == b'#')
+                    .count();
+                if self.bytes.get(self.at + hashes) != Some(&b'"') {
+                    // `r#ident`, a raw identifier.
+                    self.at += hashes;
+                    self.skip_ident_chars();
+                    return Ok(false);
+                }
+                self.at += hashes + 1;
+                let close: Vec<u8> = std::iter::once(b'"')
+                    .chain(std::iter::repeat_n(b'#', hashes))
+                    .collect();
+                match self.bytes[self.at..]
+                    .windows(close.len())
+                    .position(|w| w == close)
+                {
+                    Some(i) => self.at += i + close.len(),
+                    None => return Err(self.error(start, "this raw string is never closed")),
+                }
+                Ok(true)
+            }
+            (b"b" | b"c", Some(b'"')) => self.skip_string().map(|()| true),
+            (b"b", Some(b'\'')) => self.skip_quote().map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    fn skip_ident_chars(&mut self) {
+        while self.at < self.bytes.len() && is_ident_byte(self.bytes[self.at]) {
+            self.at += 1;
+        }
+    }
+
+    /// From an opening delimiter to its matching close, checking the nesting.
+    fn skip_group(&mut self) -> Result<(), syn::Error> {
+        let mut open = vec![(self.bytes[self.at], self.at)];
+        self.at += 1;
+        while let Some(&(delimiter, opened)) = open.last() {
+            let Some(_) = self.skip_trivia()? else {
+                return Err(self.error(opened, "this delimiter is never closed"));
+            };
+            let b = self.bytes[self.at];
+            match b {
+                b'(' | b'[' | b'{' => {
+                    open.push((b, self.at));
+                    self.at += 1;
+                }
+                b')' | b']' | b'}' => {
+                    if closing(delimiter) != b {
+                        return Err(self.error(
+                            self.at,
+                            &format!(
+                                "this `{}` does not close the `{}` opened before it",
+                                b as char, delimiter as char
+                            ),
+                        ));
+                    }
+                    open.pop();
+                    self.at += 1;
+                }
+                _ => {
+                    self.token()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_string(&mut self) -> Result<(), syn::Error> {
+        let start = self.at;
+        self.at += 1;
+        while let Some(&b) = self.bytes.get(self.at) {
+            self.at += if b == b'\\' { 2 } else { 1 };
+            if b == b'"' {
+                return Ok(());
+            }
+        }
+        Err(self.error(start, "this string is never closed"))
+    }
+
+    /// A character literal (`'a'`, `'\n'`, `'\u{1F600}'`), or the quote of
+    /// a lifetime or label (`'a`), which is skipped alone.
+    fn skip_quote(&mut self) -> Result<(), syn::Error> {
+        let start = self.at;
+        self.at += 1;
+        if self.bytes.get(self.at) == Some(&b'\\') {
+            while let Some(&b) = self.bytes.get(self.at) {
+                self.at += 1;
+                if b == b'\'' && self.at > start + 3 {
+                    return Ok(());
+                }
+            }
+            return Err(self.error(start, "this character literal is never closed"));
+        }
+        let next = self.source[self.at..]
+            .chars()
+            .next()
+            .map_or(0, char::len_utf8);
+        if self.bytes.get(self.at + next) == Some(&b'\'') {
+            self.at += next + 1;
+        }
+        Ok(())
+    }
+
+    fn error(&self, at: usize, message: &str) -> syn::Error {
+        syn::Error::new(span_at(self.source, at), message)
+    }
+}
+
+/// A span for the byte offset `at` of `source`, for errors.
+fn span_at(source: &str, at: usize) -> Span {
+    let mut at = at.min(source.len());
+    while !source.is_char_boundary(at) {
+        at -= 1;
+    }
+    let marked = format!("{}x", &source[..at]);
+    lex_at(&marked, (at, at + 1))
+        .ok()
+        .and_then(|tokens| tokens.into_iter().next())
+        .map_or_else(Span::call_site, |token| token.span())
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn closing(open: u8) -> u8 {
+    match open {
+        b'(' => b')',
+        b'[' => b']',
+        _ => b'}',
+    }
 }
 
 /// What an item's first tokens say: past its attributes and visibility,
 /// the keyword that names its kind, and where that keyword is.
-struct Head {
+struct Head<'a> {
     public: bool,
-    keyword: Option<String>,
+    keyword: Option<&'a str>,
     at: usize,
 }
 
-impl Head {
-    fn of(item: &[TokenTree]) -> Head {
+impl<'a> Head<'a> {
+    fn of(tokens: &[Token], source: &'a str) -> Head<'a> {
+        let word = |token: Option<&Token>| match token {
+            Some(&Token::Ident(start, end)) => Some(&source[start..end]),
+            _ => None,
+        };
         let mut at = 0;
         let mut public = false;
         loop {
-            match item.get(at) {
+            match (tokens.get(at), word(tokens.get(at))) {
                 // `#[...]`, or `#![...]` at the top of the file.
-                Some(TokenTree::Punct(p)) if p.as_char() == '#' => {
+                (Some(Token::Punct(b'#')), _) => {
                     at += 1;
-                    if matches!(item.get(at), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
+                    if tokens.get(at) == Some(&Token::Punct(b'!')) {
                         at += 1;
                     }
                     at += 1;
                 }
-                Some(TokenTree::Ident(i)) if i == "pub" => {
+                (_, Some("pub")) => {
                     public = true;
                     at += 1;
-                    if matches!(item.get(at), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
-                    {
+                    if tokens.get(at) == Some(&Token::Group(b'(')) {
                         at += 1;
                     }
                 }
                 // Qualifiers of a `fn` (`const fn`, `async`, `unsafe`,
                 // `extern "C"`); a `const` not followed by one is an item.
-                Some(TokenTree::Ident(i))
-                    if Self::is_qualifier(i) && Self::qualifies(&item[at + 1..]) =>
-                {
+                (_, Some(w)) if is_qualifier(w) && qualifies(&tokens[at + 1..], source) => {
                     at += 1;
-                    if matches!(item.get(at), Some(TokenTree::Literal(_))) {
+                    if tokens.get(at) == Some(&Token::Literal) {
                         at += 1;
                     }
                 }
-                Some(TokenTree::Ident(i)) => {
+                (_, keyword) => {
                     return Head {
                         public,
-                        keyword: Some(i.to_string()),
-                        at,
-                    }
-                }
-                _ => {
-                    return Head {
-                        public,
-                        keyword: None,
+                        keyword,
                         at,
                     }
                 }
             }
         }
-    }
-
-    /// Whether the tokens after a qualifier go on to a `fn`.
-    fn qualifies(rest: &[TokenTree]) -> bool {
-        for token in rest {
-            match token {
-                TokenTree::Ident(i) if i == "fn" => return true,
-                TokenTree::Ident(i) if Self::is_qualifier(i) => {}
-                TokenTree::Literal(_) => {}
-                _ => return false,
-            }
-        }
-        false
-    }
-
-    fn is_qualifier(ident: &Ident) -> bool {
-        ident == "async" || ident == "unsafe" || ident == "extern" || ident == "const"
     }
 
     fn ends_at_semicolon(&self) -> bool {
-        matches!(
-            self.keyword.as_deref(),
-            Some("const" | "static" | "use" | "type")
-        )
+        matches!(self.keyword, Some("const" | "static" | "use" | "type"))
     }
+}
+
+fn is_qualifier(word: &str) -> bool {
+    matches!(word, "async" | "unsafe" | "extern" | "const")
+}
+
+/// Whether the tokens after a qualifier go on to a `fn`.
+fn qualifies(rest: &[Token], source: &str) -> bool {
+    for token in rest {
+        match *token {
+            Token::Ident(start, end) if &source[start..end] == "fn" => return true,
+            Token::Ident(start, end) if is_qualifier(&source[start..end]) => {}
+            Token::Literal => {}
+            _ => return false,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(source: &str) -> Vec<(String, bool)> {
-        top_items(source)
-            .unwrap()
-            .fns
-            .iter()
-            .map(|f| (f.ident.to_string(), f.public))
-            .collect()
-    }
-
-    #[test]
-    fn finds_every_fn_with_its_visibility() {
-        let source = r#"
-            #![allow(non_snake_case)]
-            use axum::Json;
-            /// Lists.
-            #[allow(unused)]
-            pub async fn GET() -> impl Fn() -> u8 { || 1 }
-            pub(crate) fn DELETE() {}
-            fn helper() where u8: Copy { let _ = S { a: 1 }; }
-            pub const fn c() {}
-            pub unsafe extern "C" fn e() {}
-            pub const REVALIDATE: u64 = { 60 };
-            static S2: S = S { a: 1 };
-            struct S { a: u8 }
-            struct T(u8);
-            impl S { fn inner() {} }
-            mod m { pub fn GET() {} }
-            macro_rules! m { () => {} }
-            m!();
-            pub async fn POST() {}
-        "#;
-        assert_eq!(
-            names(source),
-            [
-                ("GET".into(), true),
-                ("DELETE".into(), true),
-                ("helper".into(), false),
-                ("c".into(), true),
-                ("e".into(), true),
-                ("POST".into(), true),
-            ]
-        );
-        let items = top_items(source).unwrap();
-        assert_eq!(items.uses.len(), 1);
-        assert_eq!(items.consts.len(), 1);
-        assert_eq!(items.consts[0].ident, "REVALIDATE");
-    }
-
-    #[test]
-    fn a_body_is_left_to_rustc_but_unbalanced_delimiters_are_errors() {
-        assert_eq!(names("pub fn GET() { let x = ; }"), [("GET".into(), true)]);
-        assert!(top_items("pub fn GET( {}").is_err());
-        assert!(top_items("pub const X: u8 = ;").is_err());
-    }
-}
+mod tests;
