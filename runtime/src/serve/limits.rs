@@ -207,8 +207,8 @@ pin_project_lite::pin_project! {
         inner: F,
         // When the request started, and how long it may take.
         timeout: Option<(Instant, Duration)>,
-        #[pin]
-        sleep: Option<tokio::time::Sleep>,
+        // Boxed: a timer is large, and the future is moved into hyper.
+        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     }
 }
 
@@ -216,7 +216,7 @@ impl<F: Future> Future for Guarded<F> {
     type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         let inner = this.inner;
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Ready(output)) => return Poll::Ready(Outcome::Answered(output)),
@@ -226,13 +226,13 @@ impl<F: Future> Future for Guarded<F> {
         let Some((started, timeout)) = *this.timeout else {
             return Poll::Pending;
         };
-        if this.sleep.is_none() {
+        let sleep = this.sleep.get_or_insert_with(|| {
             let deadline = tokio::time::Instant::from_std(started) + timeout;
-            this.sleep.set(Some(tokio::time::sleep_until(deadline)));
-        }
-        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(Outcome::TimedOut(timeout)),
-            _ => Poll::Pending,
+            Box::pin(tokio::time::sleep_until(deadline))
+        });
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Outcome::TimedOut(timeout)),
+            Poll::Pending => Poll::Pending,
         }
     }
 }

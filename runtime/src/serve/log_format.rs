@@ -13,7 +13,10 @@
 
 use std::cell::RefCell;
 use std::fmt::{self, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::StatusCode;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -21,10 +24,82 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::logging::push_digits;
+use super::log_buffer;
+use super::logging::{push_digits, push_latency, LOG_TARGET};
 
 /// The event formatter of [`init_logging`](super::init_logging).
 pub(super) struct LineFormat;
+
+/// Whether [`init_logging`](super::init_logging)'s subscriber is the
+/// global one, and whether it writes colours.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+static ANSI: AtomicBool = AtomicBool::new(false);
+pub(super) fn installed(ansi: bool) {
+    ANSI.store(ansi, Ordering::Relaxed);
+    INSTALLED.store(true, Ordering::Relaxed);
+}
+
+/// Writes a request's line straight into the log buffer, the very line
+/// [`LineFormat`] would make of the `tracing` event, when the event would
+/// reach nothing but [`init_logging`](super::init_logging)'s subscriber
+/// (the global one, no span entered): `false` when it would not, and the
+/// caller logs the event. `tracing`'s dispatch and field visits cost a
+/// line twice what making it does.
+pub(super) fn request_line<Ours: Subscriber>(
+    method: &str,
+    path: &str,
+    status: StatusCode,
+    latency: Duration,
+) -> bool {
+    if !INSTALLED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let plain = tracing::dispatcher::get_default(|dispatch| {
+        dispatch.is::<Ours>() && dispatch.current_span().id().is_none()
+    });
+    if !plain {
+        return false;
+    }
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        let ansi = ANSI.load(Ordering::Relaxed);
+        push_request_line(line, method, path, status, latency, ansi);
+        log_buffer::append(line.as_bytes(), false);
+    });
+    true
+}
+
+fn push_request_line(
+    line: &mut String,
+    method: &str,
+    path: &str,
+    status: StatusCode,
+    latency: Duration,
+    ansi: bool,
+) {
+    push_timestamp(line);
+    push_level(line, Level::INFO, ansi);
+    line.push_str(LOG_TARGET);
+    line.push_str(": request method=");
+    push_value(line, method);
+    line.push_str(" path=");
+    push_value(line, path);
+    line.push_str(" status=");
+    push_digits(line, u64::from(status.as_u16()), 1);
+    line.push_str(" latency=");
+    push_latency(line, latency);
+    line.push('\n');
+}
+
+/// A string field's value, quoted only where a reader could not tell
+/// where it ends.
+fn push_value(line: &mut String, value: &str) {
+    if !value.is_empty() && !value.bytes().any(|b| b <= b' ' || b == b'"') {
+        line.push_str(value);
+    } else {
+        let _ = write!(line, "{value:?}");
+    }
+}
 
 impl<S, N> FormatEvent<S, N> for LineFormat
 where
@@ -155,13 +230,10 @@ impl Fields<'_> {
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.name(field);
-        // Quoted only where a reader could not tell where it ends.
-        let plain = field.name() == "message"
-            || (!value.is_empty() && !value.bytes().any(|b| b <= b' ' || b == b'"'));
-        if plain {
+        if field.name() == "message" {
             self.line.push_str(value);
         } else {
-            let _ = write!(self.line, "{value:?}");
+            push_value(self.line, value);
         }
     }
 
@@ -259,5 +331,14 @@ mod tests {
         );
         let (_, rest) = lines[1].split_once(' ').unwrap();
         assert_eq!(rest, " WARN job{id=7}: app: a message ok=true delta=-3");
+
+        // The request line made without `tracing` is the same line.
+        let mut direct = String::new();
+        let latency = std::time::Duration::from_micros(1500);
+        push_request_line(&mut direct, "GET", "/a b", StatusCode::OK, latency, false);
+        assert_eq!(
+            direct.split_once(' ').unwrap().1,
+            format!("{}\n", lines[0].split_once(' ').unwrap().1)
+        );
     }
 }

@@ -7,6 +7,8 @@ use axum::http::{Method, Request, StatusCode, Uri};
 
 #[cfg(feature = "logging")]
 use super::log_buffer;
+#[cfg(feature = "logging")]
+use super::log_format::{self, LineFormat};
 use crate::RouteInfo;
 
 /// The `tracing` target of every line the server logs.
@@ -92,21 +94,35 @@ pub fn init_logging() -> LogGuard {
         }),
         _ => default(),
     };
+    let ansi = io::stderr().is_terminal();
     let fmt = tracing_subscriber::fmt::layer()
-        .event_format(super::log_format::LineFormat)
+        .event_format(LineFormat)
         .with_writer(BufferedStderr)
-        .with_ansi(io::stderr().is_terminal());
-    if tracing_subscriber::registry()
-        .with(fmt)
-        .with(filter)
-        .try_init()
-        .is_ok()
-    {
+        .with_ansi(ansi);
+    let subscriber: Ours = tracing_subscriber::registry().with(fmt).with(filter);
+    if subscriber.try_init().is_ok() {
         log_buffer::start();
         flush_on_panic();
+        log_format::installed(ansi);
     }
     LogGuard { _private: () }
 }
+
+/// The subscriber [`init_logging`] installs, named so that a request line
+/// can tell it is the one it would reach (see `log_format::request_line`).
+#[cfg(feature = "logging")]
+type Ours = tracing_subscriber::layer::Layered<
+    tracing_subscriber::filter::Targets,
+    tracing_subscriber::layer::Layered<
+        tracing_subscriber::fmt::Layer<
+            tracing_subscriber::Registry,
+            tracing_subscriber::fmt::format::DefaultFields,
+            LineFormat,
+            BufferedStderr,
+        >,
+        tracing_subscriber::Registry,
+    >,
+>;
 
 /// Writes out the buffered lines when dropped: what [`init_logging`]
 /// returns. Dropping it early loses nothing (the server flushes too, and
@@ -202,6 +218,11 @@ impl RequestLine {
         thread_local! {
             static LATENCY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        #[cfg(feature = "logging")]
+        if log_format::request_line::<Ours>(self.method.as_str(), self.uri.path(), status, latency)
+        {
+            return;
+        }
         // Strings and integers: what a formatter copies without `fmt`.
         LATENCY.with_borrow_mut(|text| {
             text.clear();
@@ -220,7 +241,7 @@ impl RequestLine {
 
 /// A latency as `Duration`'s `Debug` writes it (`41.234µs`, `1.5ms`,
 /// `2s`), without the formatting machinery.
-fn push_latency(line: &mut String, latency: Duration) {
+pub(super) fn push_latency(line: &mut String, latency: Duration) {
     let nanos = u64::from(latency.subsec_nanos());
     let (whole, fraction, digits, unit) = if latency.as_secs() > 0 {
         (latency.as_secs(), nanos, 9, "s")
