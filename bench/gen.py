@@ -10,6 +10,9 @@ Writes:
   bench/apps/hand-N/   the same handlers, routed by hand: Router::new().route(..)
   bench/apps/hyper-N/  the same answers from hyper 1.x and a plain `match`
                        (the ceiling: no framework at all)
+  bench/apps/serve-N/  gen-N's app/ tree, served by `approute::serve` (default
+                       features, `init_logging`), or by `axum::serve` when
+                       its first argument is `axum`: one binary, one router
   bench/routing/trees/rN/  route trees for the criterion bench (N = 10, 100, 1000)
   bench/routing/src/hand_N.rs  the hand-written routers for it
   bench/next/app/      the 50-route tree as Next.js 14 route handlers
@@ -231,6 +234,13 @@ def gen_app(n):
     for r in routes:
         write(os.path.join(d, "app", *r.folders, "route.rs"), r.handler("GET", "approute::axum"))
 
+    # The same tree under approute::serve, as the README's quick start has it.
+    d = os.path.join(BENCH, "apps", f"serve-{n}")
+    write(os.path.join(d, "Cargo.toml"), cargo_toml(f"serve-{n}", [
+        'approute = { path = "../../../runtime" }', TOKIO]))
+    write(os.path.join(d, "build.rs"), 'fn main() {\n    println!("cargo:rerun-if-changed=../gen-%d/app");\n}\n' % n)
+    write(os.path.join(d, "src", "main.rs"), SERVE_MAIN.replace("N_ROUTES", str(n)))
+
     # Hand-written axum: the same handlers, one file each, routed by hand.
     d = os.path.join(BENCH, "apps", f"hand-{n}")
     fresh(os.path.join(d, "src", "routes"))
@@ -255,6 +265,25 @@ def gen_app(n):
     arms = "".join(f"        {pat} => {body},\n"
                    for r in sorted(routes, key=rank) for pat, body in r.hyper_arms())
     write(os.path.join(d, "src", "main.rs"), HYPER_MAIN.replace("N_ROUTES", str(n)).replace("ARMS\n", arms))
+
+
+SERVE_MAIN = """//! N_ROUTES routes, by approute (written by bench/gen.py), served as the
+//! README's quick start serves them, or with `axum` as the first argument by
+//! `axum::serve`, so that both servers run the very same router.
+
+approute::app!(dir = "../gen-N_ROUTES/app");
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("axum") {
+        let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_string());
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+        return approute::axum::serve(listener, app::router().into_make_service()).await;
+    }
+    let _logs = approute::serve::init_logging();
+    approute::serve(app::router()).routes(app::ROUTES).await
+}
+"""
 
 
 HYPER_MAIN = """//! N_ROUTES routes, served by hyper 1.x with a plain `match` on the path's

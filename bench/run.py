@@ -8,6 +8,7 @@
     python3 bench/run.py editloop  [--rounds 3]
     python3 bench/run.py devloop   [--rounds 5]   (cargo approute dev against next dev)
     python3 bench/run.py cache     [--rounds 3] [--seconds 10]
+    python3 bench/run.py serve     [--rounds 5] [--seconds 5] [--before EXE]
     python3 bench/run.py all       (every one of the above, long runs, ~1 hour)
     add --smoke to any: smallest size, one short round, debug builds, no
     waiting for a quiet machine (bench/smoke.sh runs them all like that).
@@ -214,6 +215,7 @@ class Server:
         self.cwd = cwd
         self.env = env or {}
         self.proc = None
+        self.stderr = None  # a file for the server's stderr, else /dev/null
 
     def start(self, port, probe):
         env = dict(os.environ)
@@ -222,7 +224,7 @@ class Server:
         argv = (["taskset", "-c", "1"] if PIN else []) + self.argv
         self.port = port
         self.proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=self.stderr or subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -325,6 +327,7 @@ def wrk(port, path, seconds, connections, server=None):
         raise SystemExit(f"wrk {path}: {errors.group(1)} non-2xx answers\n{out}")
     res = {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "others_during": round(others, 3)}
     requests = re.search(r"(\d+) requests in", out)
+    res["requests"] = int(requests.group(1)) if requests else 0
     if server and requests and int(requests.group(1)):
         # The server's own CPU time per answer: what it costs, even where
         # the one wrk thread, not the server, sets the requests/s.
@@ -962,13 +965,23 @@ def cmd_devloop():
     devloop.main(sys.modules[__name__])
 
 
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve():
+    """approute::serve against axum::serve and raw hyper: bench/serve_bench.py."""
+    import serve_bench
+    serve_bench.cmd_serve(sys.modules[__name__])
+
+
 # ---------------------------------------------------------------- main
 
 
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["wrk", "routing", "codegen", "build", "editloop", "devloop", "cache", "all"])
+    p.add_argument("what", choices=["wrk", "routing", "codegen", "build", "editloop", "devloop", "cache", "serve",
+                                    "all"])
     p.add_argument("--smoke", action="store_true", help="smallest size, one short round, debug builds")
     p.add_argument("--rounds", type=int)
     p.add_argument("--seconds", type=int, help="wrk duration per run")
@@ -979,8 +992,10 @@ def main():
     p.add_argument("--max-others", type=float, default=0.10,
                    help="wrk: leave out of the medians runs during which other processes took more CPU than this")
     p.add_argument("--max-wait", type=int, default=150)
+    p.add_argument("--before", help="serve: an approute::serve bench binary built from an earlier commit")
     ARGS = p.parse_args()
-    steps = ["codegen", "build", "editloop", "devloop", "routing", "wrk", "cache"] if ARGS.what == "all" else [ARGS.what]
+    steps = (["codegen", "build", "editloop", "devloop", "routing", "wrk", "cache", "serve"] if ARGS.what == "all"
+             else [ARGS.what])
     if ARGS.what == "all":
         ARGS.next = True
     for step in steps:

@@ -21,7 +21,7 @@ fi
 start=$(date +%s)
 # The bench crates and trees are generated (and ignored by git).
 python3 gen.py
-for step in codegen build editloop devloop routing wrk cache; do
+for step in codegen build editloop devloop routing wrk cache serve; do
     python3 run.py "$step" --smoke
 done
 echo "bench/smoke.sh: every bench script ran in $(( $(date +%s) - start )) s"

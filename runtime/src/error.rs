@@ -37,6 +37,11 @@ pub(crate) fn is_no_route(response: &Response) -> bool {
 /// The `404` of a path whose parameters would hold a `.` or `..` segment:
 /// no route serves it.
 pub(crate) fn dot_segment() -> Response {
+    no_route()
+}
+
+/// The `404` of a path no route matches, marked.
+pub(crate) fn no_route() -> Response {
     mark_no_route(StatusCode::NOT_FOUND.into_response())
 }
 

@@ -247,8 +247,37 @@ pub struct Normalize {
 /// ```
 pub fn normalize(router: Router) -> Normalize {
     Normalize {
-        router: router.layer(MarkNoRouteLayer),
+        router: mark_no_route(router),
     }
+}
+
+/// `router` with the `404` of a path no route matches marked
+/// ([`error::is_no_route`]), so the trailing-slash rule and the server's
+/// error bodies can tell it from a handler's own `404`.
+///
+/// A router with axum's default fallback (every router `approute::app!`
+/// makes) gets a fallback that answers the marked `404`: requests a route
+/// matches pay nothing. A router with a fallback of its own keeps it, and a
+/// layer around every route marks its empty `404`s; that layer costs every
+/// request one more boxed service, about a fifth of axum's own work per
+/// request (BENCHMARKS.md, section 8).
+pub(crate) fn mark_no_route(router: Router) -> Router {
+    if has_default_fallback(&router) {
+        router.fallback(|| async { error::no_route() })
+    } else {
+        router.layer(MarkNoRouteLayer)
+    }
+}
+
+/// Whether `router` answers a path no route matches with axum's own empty
+/// `404`. axum says so only in its `Debug` text (`default_fallback: true`,
+/// then `catch_all_fallback: Default(..)`), which a test pins; any other
+/// text takes the layer, which is right for every router.
+fn has_default_fallback(router: &Router) -> bool {
+    let text = format!("{router:?}");
+    text.rfind("default_fallback: ").is_some_and(|at| {
+        text[at..].starts_with("default_fallback: true, catch_all_fallback: Default(")
+    })
 }
 
 impl Normalize {
@@ -325,6 +354,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_default_fallback_is_told_from_a_routers_own() {
+        use axum::routing::get;
+        let plain = Router::new().route("/default_fallback: false", get(|| async { "" }));
+        assert!(has_default_fallback(&plain));
+        let nested = Router::new().nest("/api", plain.clone());
+        assert!(has_default_fallback(&nested));
+        let own = plain.clone().fallback(|| async { "mine" });
+        assert!(!has_default_fallback(&own));
+        let service = plain.fallback_service(tower::service_fn(|_: Request| async {
+            Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
+        }));
+        assert!(!has_default_fallback(&service));
+    }
 
     fn rule(target: &str) -> UrlRule {
         let (path, query) = match target.split_once('?') {

@@ -13,6 +13,6 @@ mod users {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    approute::serve::init_logging();
+    let _logs = approute::serve::init_logging();
     approute::serve(app::router()).routes(app::ROUTES).await
 }

@@ -9,7 +9,7 @@ use notes::{AppState, Config};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    approute::serve::init_logging();
+    let _logs = approute::serve::init_logging();
     let config = Config::from_env().map_err(std::io::Error::other)?;
     tracing::info!(
         "public URL {}; X-Forwarded-* believed from {}",

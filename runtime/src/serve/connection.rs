@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::Request;
+use axum::http::{Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1::Builder;
 use hyper_util::rt::TokioIo;
@@ -16,9 +16,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
+use super::deadlines::{Deadlines, RequestClock, Sent};
 use super::limits::LimitedRouter;
 use super::logging::LOG_TARGET;
-use super::write_timeout::WriteTimeout;
 
 /// The connections still open, and how to ask them to finish.
 pub(super) struct Connections {
@@ -31,6 +31,7 @@ pub(super) struct ConnectionConfig {
     pub(super) http: Builder,
     pub(super) max_connections: usize,
     pub(super) write_timeout: Option<Duration>,
+    pub(super) header_read_timeout: Option<Duration>,
 }
 
 /// Accepts connections and serves each on its own task until `shutdown`
@@ -65,7 +66,7 @@ pub(super) async fn accept_until(
                     open.spawn(serve_connection(
                         stream,
                         peer,
-                        config.write_timeout,
+                        (config.write_timeout, config.header_read_timeout),
                         config.http.clone(),
                         router.clone(),
                         stopped.clone(),
@@ -181,20 +182,31 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    write_timeout: Option<Duration>,
+    timeouts: (Option<Duration>, Option<Duration>),
     http: Builder,
     router: Arc<LimitedRouter>,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let stream = WriteTimeout::new(stream, write_timeout);
+    let (write_timeout, header_read_timeout) = timeouts;
+    let clock = Arc::new(RequestClock::default());
+    let stream = Deadlines::new(stream, write_timeout, header_read_timeout, clock.clone());
     // Holds a permit once a request has begun (notify_one keeps one).
     let begun = Arc::new(Notify::new());
     let on_request = begun.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let router = router.clone();
-        on_request.notify_one();
-        async move { Ok::<_, Infallible>(router.handle(req, peer).await) }
+        let clock = clock.clone();
+        if clock.begin() == 0 {
+            on_request.notify_one();
+        }
+        async move {
+            let response = router.handle(req, peer).await;
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                clock.upgrade();
+            }
+            Ok::<_, Infallible>(response.map(|body| Sent::new(body, clock)))
+        }
     });
     let conn = http
         .serve_connection(TokioIo::new(stream), service)

@@ -8,28 +8,23 @@
 //! too, reaches the client as the handler made it.
 
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use http_body_util::BodyExt;
-use tower_layer::Layer;
 
 use super::logging::LOG_TARGET;
-use crate::error::{self, FrameworkError, MarkNoRoute};
+use crate::error::{self, FrameworkError};
 
-/// `router` with axum's own error answers marked, and `body_limit` as the
-/// default for its body extractors. One layer does both: each layer costs
-/// every request a boxed service.
-pub(super) fn mark_routers_answers(router: Router, body_limit: usize) -> Router {
-    router
-        // Only where the route has no fallback of its own.
-        .method_not_allowed_fallback(|| async {
-            error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD)
-        })
-        .layer(RouterDefaults {
-            body_limit: DefaultBodyLimit::max(body_limit),
-        })
+/// `router` with axum's own error answers marked: the `405` of a method a
+/// route does not answer (only where the route has no fallback of its
+/// own), and the `404` of a path no route matches. Neither costs a request
+/// that a route answers anything.
+pub(super) fn mark_routers_answers(router: Router) -> Router {
+    let router = router.method_not_allowed_fallback(|| async {
+        error::bare(StatusCode::METHOD_NOT_ALLOWED, error::WRONG_METHOD)
+    });
+    crate::url::mark_no_route(router)
 }
 
 /// Gives a framework error answer the body the client asked for, keeping
@@ -112,20 +107,6 @@ pub(super) fn wants_json(headers: &HeaderMap) -> bool {
             let kind = item.split(';').next().unwrap_or("").trim();
             kind.eq_ignore_ascii_case("application/json")
         })
-}
-
-/// The layer of [`mark_routers_answers`].
-#[derive(Clone, Copy)]
-struct RouterDefaults {
-    body_limit: DefaultBodyLimit,
-}
-
-impl<S> Layer<S> for RouterDefaults {
-    type Service = MarkNoRoute<<DefaultBodyLimit as Layer<S>>::Service>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MarkNoRoute::new(self.body_limit.layer(inner))
-    }
 }
 
 #[cfg(test)]

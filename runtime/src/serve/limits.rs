@@ -1,5 +1,8 @@
 //! What every request passes through around the router: the body limit,
-//! the timeout, a caught panic, and the request's log line.
+//! the timeout, a caught panic, and the request's log line. Each costs a
+//! request only where it applies: a body with nothing to read is not
+//! watched, the timeout's timer is made only for a handler that does not
+//! answer at once, and the log line copies nothing when it is filtered out.
 
 use std::any::Any;
 use std::future::Future;
@@ -12,6 +15,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
@@ -21,17 +25,23 @@ use hyper::body::Incoming;
 use tower_service::Service;
 
 use super::errors;
-use super::logging::{RouteLine, LOG_TARGET};
+use super::logging::{RequestLine, RouteLine, LOG_TARGET};
 use super::peer::{self, TrustedProxies};
 use crate::{error, url};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// axum's own default body limit for its extractors, which the server's
+/// default matches: a request needs no `DefaultBodyLimit` of its own then.
+const AXUM_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// What runs for every request: the router inside the limits.
 pub(super) struct LimitedRouter {
     router: Router,
     /// The largest body let through to the router.
     body_cap: usize,
+    /// The body limit for axum's extractors, where it is not axum's own.
+    extractor_limit: Option<DefaultBodyLimit>,
     timeout: Option<Duration>,
     timeout_status: StatusCode,
     proxies: TrustedProxies,
@@ -61,8 +71,10 @@ impl LimitedRouter {
         LimitedRouter {
             // `with_state` turns every handler into a service once, not on
             // every request.
-            router: errors::mark_routers_answers(router, body_limit).with_state(()),
+            router: errors::mark_routers_answers(router).with_state(()),
             body_cap,
+            extractor_limit: (body_limit != AXUM_BODY_LIMIT)
+                .then(|| DefaultBodyLimit::max(body_limit)),
             timeout,
             timeout_status,
             proxies,
@@ -70,24 +82,18 @@ impl LimitedRouter {
     }
 
     pub(super) async fn handle(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Response {
-        peer::record(&mut req, peer, &self.proxies);
         let started = Instant::now();
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        let line = RequestLine::begin(&req);
+        peer::record(&mut req, peer, &self.proxies);
         let json = errors::wants_json(req.headers());
-        let response = self.answer(req, json).await;
-        tracing::info!(
-            target: LOG_TARGET,
-            method = %method,
-            path = %path,
-            status = response.status().as_u16(),
-            latency = ?started.elapsed(),
-            "request"
-        );
+        let response = self.answer(req, json, started).await;
+        if let Some(line) = line {
+            line.end(response.status(), started.elapsed());
+        }
         response
     }
 
-    async fn answer(&self, mut req: Request<Incoming>, json: bool) -> Response {
+    async fn answer(&self, mut req: Request<Incoming>, json: bool, started: Instant) -> Response {
         let unrouted = match url::before_routing(&mut req) {
             Ok(unrouted) => unrouted,
             Err(answer) => return *answer,
@@ -96,60 +102,63 @@ impl LimitedRouter {
         if content_length(req.headers()).is_some_and(|n| n > limit as u64) {
             return self.too_large(json);
         }
-        let body_error = Arc::new(AtomicU8::new(BODY_OK));
-        let req = req.map(|body| {
-            Body::new(WatchedBody {
-                inner: Limited::new(body, limit),
-                error: body_error.clone(),
-            })
-        });
+        if let Some(extractor_limit) = self.extractor_limit {
+            extractor_limit.apply(&mut req);
+        }
+        // A body that cannot fail to read (none, as a GET has) needs no watch.
+        let body_error =
+            (!http_body::Body::is_end_stream(req.body())).then(|| Arc::new(AtomicU8::new(BODY_OK)));
+        let req = match &body_error {
+            Some(error) => req.map(|body| {
+                Body::new(WatchedBody {
+                    inner: Limited::new(body, limit),
+                    error: error.clone(),
+                })
+            }),
+            None => req.map(Body::new),
+        };
         let mut router = self.router.clone();
         // `call` inside the future, so that a panic while routing is caught too.
-        let call = CatchPanic {
+        let call = Guarded {
             inner: async move { router.call(req).await },
+            timeout: self.timeout.map(|timeout| (started, timeout)),
+            sleep: None,
         };
-        let outcome = match self.timeout {
-            Some(timeout) => match tokio::time::timeout(timeout, call).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    let message = format!("the request took longer than {timeout:?}");
-                    return error::negotiated(self.timeout_status, &message, json);
-                }
-            },
-            None => call.await,
-        };
-        match outcome {
-            Ok(Ok(response)) => {
-                let response = url::after_routing(unrouted, response);
-                let status = response.status();
-                if !(status.is_client_error() || status.is_server_error()) {
-                    return response;
-                }
-                // The handler failed after the body failed to read: the
-                // client's fault, said the same way whoever read it.
-                match body_error.load(Ordering::Relaxed) {
-                    BODY_OVER_LIMIT => self.too_large(json),
-                    BODY_BROKEN => error::negotiated(
-                        StatusCode::BAD_REQUEST,
-                        "the request body is malformed or was cut short",
-                        json,
-                    ),
-                    _ => errors::for_client(response, json).await,
-                }
+        let response = match call.await {
+            Outcome::Answered(Ok(response)) => response,
+            Outcome::Answered(Err(never)) => match never {},
+            Outcome::TimedOut(timeout) => {
+                let message = format!("the request took longer than {timeout:?}");
+                return error::negotiated(self.timeout_status, &message, json);
             }
-            Ok(Err(never)) => match never {},
-            Err(panic) => {
+            Outcome::Panicked(panic) => {
                 tracing::error!(
                     target: LOG_TARGET,
                     "handler panicked: {}",
                     panic_message(panic.as_ref())
                 );
-                error::negotiated(
+                return error::negotiated(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the handler panicked",
                     json,
-                )
+                );
             }
+        };
+        let response = url::after_routing(unrouted, response);
+        let status = response.status();
+        if !(status.is_client_error() || status.is_server_error()) {
+            return response;
+        }
+        // The handler failed after the body failed to read: the client's
+        // fault, said the same way whoever read it.
+        match body_error.map_or(BODY_OK, |error| error.load(Ordering::Relaxed)) {
+            BODY_OVER_LIMIT => self.too_large(json),
+            BODY_BROKEN => error::negotiated(
+                StatusCode::BAD_REQUEST,
+                "the request body is malformed or was cut short",
+                json,
+            ),
+            _ => errors::for_client(response, json).await,
         }
     }
 
@@ -180,23 +189,50 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
     }
 }
 
+/// How a [`Guarded`] future ended.
+enum Outcome<T> {
+    Answered(T),
+    /// Past the timeout, counted from the request's start.
+    TimedOut(Duration),
+    Panicked(Box<dyn Any + Send>),
+}
+
 pin_project_lite::pin_project! {
-    /// A future whose panic becomes an `Err`.
-    struct CatchPanic<F> {
+    /// A future whose panic is caught and which gives up at a deadline. The
+    /// timer is made only if the first poll leaves the future pending: most
+    /// handlers answer at once, and a timer costs each request a place in
+    /// tokio's timer wheel, taken and given back.
+    struct Guarded<F> {
         #[pin]
         inner: F,
+        // When the request started, and how long it may take.
+        timeout: Option<(Instant, Duration)>,
+        // Boxed: a timer is large, and the future is moved into hyper.
+        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     }
 }
 
-impl<F: Future> Future for CatchPanic<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
+impl<F: Future> Future for Guarded<F> {
+    type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.project().inner;
+        let this = self.project();
+        let inner = this.inner;
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => Poll::Ready(Err(panic)),
+            Ok(Poll::Ready(output)) => return Poll::Ready(Outcome::Answered(output)),
+            Ok(Poll::Pending) => {}
+            Err(panic) => return Poll::Ready(Outcome::Panicked(panic)),
+        }
+        let Some((started, timeout)) = *this.timeout else {
+            return Poll::Pending;
+        };
+        let sleep = this.sleep.get_or_insert_with(|| {
+            let deadline = tokio::time::Instant::from_std(started) + timeout;
+            Box::pin(tokio::time::sleep_until(deadline))
+        });
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Outcome::TimedOut(timeout)),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -249,15 +285,38 @@ impl http_body::Body for WatchedBody {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_panic_is_caught_as_an_error() {
-        let outcome = CatchPanic {
-            inner: async { panic!("boom") },
+    fn guarded<F: Future>(inner: F, timeout: Option<Duration>) -> Guarded<F> {
+        Guarded {
+            inner,
+            timeout: timeout.map(|timeout| (Instant::now(), timeout)),
+            sleep: None,
         }
-        .await;
-        let panic: Box<dyn Any + Send> = outcome.unwrap_err();
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_caught_and_an_answer_passes() {
+        let Outcome::Panicked(panic) = guarded(async { panic!("boom") }, None).await else {
+            panic!("the panic was not caught");
+        };
         assert_eq!(panic_message(panic.as_ref()), "boom");
-        let outcome: Result<u8, _> = CatchPanic { inner: async { 7 } }.await;
-        assert_eq!(outcome.unwrap(), 7);
+        let outcome = guarded(async { 7 }, Some(Duration::from_millis(1))).await;
+        assert!(matches!(outcome, Outcome::Answered(7)));
+    }
+
+    #[tokio::test]
+    async fn the_deadline_counts_from_the_start_not_the_first_poll() {
+        let limit = Duration::from_millis(300);
+        // A request that began 250 ms ago has 50 ms left.
+        let started = Instant::now() - Duration::from_millis(250);
+        let slow = Guarded {
+            inner: tokio::time::sleep(Duration::from_secs(60)),
+            timeout: Some((started, limit)),
+            sleep: None,
+        };
+        let polled = Instant::now();
+        assert!(matches!(slow.await, Outcome::TimedOut(t) if t == limit));
+        assert!(polled.elapsed() < Duration::from_millis(250));
+        let quick = guarded(tokio::time::sleep(Duration::from_millis(5)), Some(limit));
+        assert!(matches!(quick.await, Outcome::Answered(())));
     }
 }

@@ -3,6 +3,12 @@
 
 use std::time::Duration;
 
+use axum::http::{Method, Request, StatusCode, Uri};
+
+#[cfg(feature = "logging")]
+use super::log_buffer;
+#[cfg(feature = "logging")]
+use super::log_format::{self, LineFormat};
 use crate::RouteInfo;
 
 /// The `tracing` target of every line the server logs.
@@ -58,14 +64,23 @@ pub(super) fn log_routes(routes: &[RouteLine], timeout: Option<Duration>) {
 /// `RUST_LOG=warn,approute=info`. Does nothing if a global subscriber is set
 /// already.
 ///
+/// Lines do not make a request wait for stderr: they are buffered, and a
+/// thread of their own writes them out within 100 ms (warnings, errors and
+/// the server's start-up lines at once). The buffer holds at most 1 MiB;
+/// should stderr fall that far behind, lines are written out by the thread
+/// that logs them, so none is dropped. [`Server::run`](super::Server::run)
+/// writes out the rest before it returns, so a SIGTERM loses no line; the
+/// [`LogGuard`] returned does the same when dropped, for lines logged after
+/// the server (keep it to the end of `main`).
+///
 /// ```no_run
 /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
-/// approute::serve::init_logging();
+/// let _logs = approute::serve::init_logging();
 /// approute::serve(router).await
 /// # }
 /// ```
 #[cfg(feature = "logging")]
-pub fn init_logging() {
+pub fn init_logging() -> LogGuard {
     use std::io::{self, IsTerminal};
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
@@ -79,11 +94,215 @@ pub fn init_logging() {
         }),
         _ => default(),
     };
+    let ansi = io::stderr().is_terminal();
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
-        .with_ansi(io::stderr().is_terminal());
-    let _ = tracing_subscriber::registry()
-        .with(fmt)
-        .with(filter)
-        .try_init();
+        .event_format(LineFormat)
+        .with_writer(BufferedStderr)
+        .with_ansi(ansi);
+    let subscriber: Ours = tracing_subscriber::registry().with(fmt).with(filter);
+    if subscriber.try_init().is_ok() {
+        log_buffer::start();
+        flush_on_panic();
+        log_format::installed(ansi);
+    }
+    LogGuard { _private: () }
+}
+
+/// The subscriber [`init_logging`] installs, named so that a request line
+/// can tell it is the one it would reach (see `log_format::request_line`).
+#[cfg(feature = "logging")]
+type Ours = tracing_subscriber::layer::Layered<
+    tracing_subscriber::filter::Targets,
+    tracing_subscriber::layer::Layered<
+        tracing_subscriber::fmt::Layer<
+            tracing_subscriber::Registry,
+            tracing_subscriber::fmt::format::DefaultFields,
+            LineFormat,
+            BufferedStderr,
+        >,
+        tracing_subscriber::Registry,
+    >,
+>;
+
+/// Writes out the buffered lines when dropped: what [`init_logging`]
+/// returns. Dropping it early loses nothing (the server flushes too, and
+/// lines keep being written out); keep it to the end of `main` to have the
+/// lines logged after the server returns written out before the process
+/// exits.
+#[cfg(feature = "logging")]
+#[derive(Debug)]
+pub struct LogGuard {
+    _private: (),
+}
+
+#[cfg(feature = "logging")]
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        log_buffer::flush();
+    }
+}
+
+/// Writes out what is buffered before a panic's message, so a process that
+/// dies of it shows its last request lines.
+#[cfg(feature = "logging")]
+fn flush_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        log_buffer::try_flush();
+        previous(info);
+    }));
+}
+
+/// The [`init_logging`] writer: [`log_buffer`], which writes lines at
+/// info level and below within [`log_buffer::FLUSH_EVERY`], the others at
+/// once.
+#[cfg(feature = "logging")]
+struct BufferedStderr;
+
+#[cfg(feature = "logging")]
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferedStderr {
+    type Writer = LineWriter;
+
+    fn make_writer(&'a self) -> LineWriter {
+        LineWriter { now: true }
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> LineWriter {
+        LineWriter {
+            now: *meta.level() <= tracing::Level::WARN,
+        }
+    }
+}
+
+#[cfg(feature = "logging")]
+struct LineWriter {
+    now: bool,
+}
+
+#[cfg(feature = "logging")]
+impl std::io::Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        log_buffer::append(buf, self.now);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes out every line buffered so far: at shutdown, and after the
+/// start-up lines, which a supervisor or a test waits to see.
+pub(super) fn flush() {
+    #[cfg(feature = "logging")]
+    log_buffer::flush();
+}
+
+/// A request's log line, begun when its head is in: `None` when the line
+/// would be filtered out, so a quiet server copies nothing for it.
+pub(super) struct RequestLine {
+    method: Method,
+    uri: Uri,
+}
+
+impl RequestLine {
+    pub(super) fn begin<B>(req: &Request<B>) -> Option<RequestLine> {
+        tracing::enabled!(target: LOG_TARGET, tracing::Level::INFO).then(|| RequestLine {
+            method: req.method().clone(),
+            // The path as the client sent it; a clone shares its bytes.
+            uri: req.uri().clone(),
+        })
+    }
+
+    pub(super) fn end(self, status: StatusCode, latency: Duration) {
+        thread_local! {
+            static LATENCY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        #[cfg(feature = "logging")]
+        if log_format::request_line::<Ours>(self.method.as_str(), self.uri.path(), status, latency)
+        {
+            return;
+        }
+        // Strings and integers: what a formatter copies without `fmt`.
+        LATENCY.with_borrow_mut(|text| {
+            text.clear();
+            push_latency(text, latency);
+            tracing::info!(
+                target: LOG_TARGET,
+                method = self.method.as_str(),
+                path = self.uri.path(),
+                status = status.as_u16(),
+                latency = text.as_str(),
+                "request"
+            );
+        });
+    }
+}
+
+/// A latency as `Duration`'s `Debug` writes it (`41.234µs`, `1.5ms`,
+/// `2s`), without the formatting machinery.
+pub(super) fn push_latency(line: &mut String, latency: Duration) {
+    let nanos = u64::from(latency.subsec_nanos());
+    let (whole, fraction, digits, unit) = if latency.as_secs() > 0 {
+        (latency.as_secs(), nanos, 9, "s")
+    } else if nanos >= 1_000_000 {
+        (nanos / 1_000_000, nanos % 1_000_000, 6, "ms")
+    } else if nanos >= 1_000 {
+        (nanos / 1_000, nanos % 1_000, 3, "µs")
+    } else {
+        (nanos, 0, 0, "ns")
+    };
+    push_digits(line, whole, 1);
+    if fraction > 0 {
+        let (mut fraction, mut digits) = (fraction, digits);
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        line.push('.');
+        push_digits(line, fraction, digits);
+    }
+    line.push_str(unit);
+}
+
+/// `value` in decimal, zero-padded to `width` digits.
+pub(super) fn push_digits(line: &mut String, value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    while rest > 0 || at == digits.len() || digits.len() - at < width {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    for &digit in &digits[at..] {
+        line.push(char::from(digit));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_read_as_durations_debug() {
+        for nanos in [
+            0,
+            7,
+            999,
+            1_000,
+            41_234,
+            41_200,
+            1_500_000,
+            1_000_001,
+            999_999_999,
+        ] {
+            for secs in [0, 2] {
+                let latency = Duration::new(secs, nanos);
+                let mut line = String::new();
+                push_latency(&mut line, latency);
+                assert_eq!(line, format!("{latency:?}"));
+            }
+        }
+    }
 }

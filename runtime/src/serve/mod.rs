@@ -9,7 +9,7 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
-//!     approute::serve::init_logging();
+//!     let _logs = approute::serve::init_logging();
 //!     let router = Router::new().route("/", get(|| async { "hello" }));
 //!     approute::serve(router).await
 //! }
@@ -75,20 +75,24 @@ use bind::Bind;
 use connection::ConnectionConfig;
 use limits::LimitedRouter;
 #[cfg(feature = "logging")]
-pub use logging::init_logging;
+pub use logging::{init_logging, LogGuard};
 use logging::{RouteLine, LOG_TARGET};
 use peer::TrustedProxies;
 use shutdown::{ShutdownFuture, Trigger};
 
 mod bind;
 mod connection;
+mod deadlines;
 mod errors;
 mod inherited;
 mod limits;
+#[cfg(feature = "logging")]
+mod log_buffer;
+#[cfg(feature = "logging")]
+mod log_format;
 mod logging;
 mod peer;
 mod shutdown;
-mod write_timeout;
 
 /// hyper's smallest read buffer.
 const MIN_HEADER_LIMIT: usize = 8 * 1024;
@@ -232,7 +236,7 @@ impl Server {
     /// # }
     /// #[tokio::main]
     /// async fn main() -> std::io::Result<()> {
-    ///     approute::serve::init_logging();
+    ///     let _logs = approute::serve::init_logging();
     ///     approute::serve(app::router()).routes(app::ROUTES).await
     /// }
     /// ```
@@ -524,8 +528,10 @@ impl Server {
         // hyper answers a head over `max_header_size` with a 431; its read
         // buffer, bounded by `max_buf_size`, cannot grow past the limit.
         let header_limit = header_limit.max(MIN_HEADER_LIMIT);
+        // The header read timeout is the connection's own (`deadlines`):
+        // hyper's makes a timer for every request.
         http.timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout)
+            .header_read_timeout(None)
             .max_header_size(header_limit)
             .max_buf_size(header_limit);
         let max_connections = max_connections.unwrap_or_else(connection::default_max_connections);
@@ -534,15 +540,20 @@ impl Server {
             "at most {max_connections} connections, request heads up to {header_limit} bytes, \
              write timeout {write_timeout:?}"
         );
+        // Seen at once: a supervisor or a test waits for these lines.
+        logging::flush();
         let config = ConnectionConfig {
             http,
             max_connections,
             write_timeout,
+            header_read_timeout,
         };
 
         let (reason, connections) =
             connection::accept_until(trigger.first(), listener, config, Arc::new(router)).await;
         shutdown::drain(reason, connections, grace_period, &mut trigger).await;
+        // Every request's line is out before the process may exit.
+        logging::flush();
         Ok(())
     }
 }
