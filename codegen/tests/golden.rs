@@ -71,6 +71,7 @@ fn generated_code_matches_the_fixtures() {
             Err(e) => failures.push(format!("{}: {e}", expected_path.display())),
         }
     }
+    let _ = std::fs::remove_dir_all(cache_dir());
     assert!(
         failures.is_empty(),
         "{}\n(APPROUTE_BLESS=1 rewrites the expected files)",
