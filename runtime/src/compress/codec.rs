@@ -28,17 +28,17 @@ pub(crate) fn compress(encoding: Encoding, config: &Compression, bytes: &[u8]) -
 
 /// One compression stream writing into a buffer.
 enum Encoder {
-    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
 }
 
 impl Encoder {
     fn new(encoding: Encoding, config: &Compression) -> Encoder {
         match encoding {
-            Encoding::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
+            Encoding::Gzip => Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(
                 Vec::new(),
                 flate2::Compression::new(config.gzip_level),
-            )),
+            ))),
             Encoding::Brotli => Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
                 Vec::new(),
                 BROTLI_BUFFER,
