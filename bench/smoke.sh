@@ -24,4 +24,7 @@ python3 gen.py
 for step in codegen build editloop devloop routing wrk cache serve; do
     python3 run.py "$step" --smoke
 done
+if command -v wrk >/dev/null 2>&1; then
+    python3 compression.py --smoke
+fi
 echo "bench/smoke.sh: every bench script ran in $(( $(date +%s) - start )) s"

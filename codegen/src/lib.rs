@@ -39,6 +39,7 @@ pub mod model;
 pub mod order;
 pub mod parse;
 pub mod patterns;
+pub mod precompress;
 pub mod public;
 pub mod scan;
 pub mod segment;
@@ -73,6 +74,9 @@ pub struct Options {
     /// them to rustc, which parses the files again anyway; a tool that runs
     /// before rustc (`cargo approute check`) turns this on.
     pub check_bodies: bool,
+    /// Where `public/` files compressed at build time are cached; `None`
+    /// for [`precompress::default_cache_dir`].
+    pub cache_dir: Option<PathBuf>,
     pub emit: EmitOptions,
 }
 
@@ -84,6 +88,7 @@ impl Options {
             pages_dir: "pages".to_string(),
             public_dir: public::DEFAULT_DIR.to_string(),
             check_bodies: false,
+            cache_dir: None,
             emit: EmitOptions::default(),
         }
     }
@@ -133,7 +138,7 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let (app, mut problems) = scan::scan(&app_dir, &options.dir);
     let (pages, mut page_problems) = scan::scan_pages(&pages_dir, &options.pages_dir);
     problems.append(&mut page_problems);
-    let (public, mut public_problems) = scan::scan_public(
+    let (mut public, mut public_problems) = scan::scan_public(
         &options.crate_dir.join(&options.public_dir),
         &options.public_dir,
     );
@@ -191,6 +196,13 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
         &middleware,
         &public_middleware,
     ));
+    if problems.is_empty() {
+        let cache_dir = options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(precompress::default_cache_dir);
+        problems.extend(precompress::add_variants(&mut public, &cache_dir));
+    }
     if problems.is_empty() {
         Ok(RouteTree {
             routes,

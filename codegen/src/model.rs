@@ -248,6 +248,19 @@ pub struct PublicFile {
     pub modified: Option<u64>,
     /// Size in bytes.
     pub len: u64,
+    /// Its compressed forms, made at build time ([`crate::precompress`]).
+    pub variants: Vec<PublicVariant>,
+}
+
+/// A public file compressed at build time, cached in the target folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicVariant {
+    /// The runtime's `approute::compress::Encoding` variant: `Brotli`, `Gzip`.
+    pub encoding: &'static str,
+    /// The cached compressed bytes, for `include_bytes!`.
+    pub path: PathBuf,
+    /// The compressed bytes' strong `ETag`, quoted.
+    pub etag: String,
 }
 
 impl PublicFile {

@@ -379,6 +379,7 @@ mod tests {
             etag: "\"0\"".into(),
             modified: None,
             len: 0,
+            variants: Vec::new(),
         }
     }
 

@@ -203,6 +203,7 @@ pub fn scan_public(dir: &Path, display_dir: &str) -> (Vec<PublicFile>, Vec<Diagn
                 etag: public::etag(&bytes),
                 modified,
                 len: bytes.len() as u64,
+                variants: Vec::new(),
             });
         },
     );

@@ -7,7 +7,8 @@
 //! expected files from what the pipeline generates now.
 //!
 //! What differs between checkouts is redacted: the fixture folder's absolute
-//! path (in `#[path]` and `include_bytes!`) reads `$DIR`, and a public file's
+//! path (in `#[path]` and `include_bytes!`) reads `$DIR`, the cache of
+//! public files compressed at build time reads `$CACHE`, and a public file's
 //! modification time (its `Last-Modified` date and seconds) reads
 //! `"$HTTP_DATE"` and `MTIME`.
 
@@ -45,6 +46,7 @@ fn generated_code_matches_the_fixtures() {
     for (case, configure) in CASES {
         let dir = fixtures_dir().join(case);
         let mut options = Options::new(&dir);
+        options.cache_dir = Some(cache_dir());
         configure(&mut options);
         let got = match approute_codegen::generate(&options) {
             Ok(code) => redact(&code, &dir),
@@ -69,6 +71,7 @@ fn generated_code_matches_the_fixtures() {
             Err(e) => failures.push(format!("{}: {e}", expected_path.display())),
         }
     }
+    let _ = std::fs::remove_dir_all(cache_dir());
     assert!(
         failures.is_empty(),
         "{}\n(APPROUTE_BLESS=1 rewrites the expected files)",
@@ -88,12 +91,20 @@ fn every_fixture_folder_is_a_case() {
     assert_eq!(folders, cases);
 }
 
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("approute-golden-cache-{}", std::process::id()))
+}
+
 /// `code` with what differs between machines replaced by markers.
 fn redact(code: &str, dir: &Path) -> String {
-    let dir = dir.to_string_lossy();
     // Paths appear inside string literals, escaped as `Debug` escapes them.
-    let escaped = format!("{dir:?}");
-    let code = code.replace(&escaped[1..escaped.len() - 1], "$DIR");
+    let escaped = |path: &Path| {
+        let debug = format!("{:?}", path.to_string_lossy());
+        debug[1..debug.len() - 1].to_string()
+    };
+    let code = code
+        .replace(&escaped(dir), "$DIR")
+        .replace(&escaped(&cache_dir()), "$CACHE");
     redact_file_times(&code)
 }
 

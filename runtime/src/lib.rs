@@ -15,6 +15,7 @@
 pub mod cache;
 mod checks;
 mod client_addr;
+pub mod compress;
 mod error;
 mod methods;
 pub mod middleware;
@@ -30,7 +31,7 @@ mod url;
 pub use approute_macros::app;
 pub use client_addr::ClientAddr;
 pub use params::{ParamValue, Params};
-pub use public::PublicFile;
+pub use public::{PublicFile, PublicVariant};
 pub use rate_limit::RateLimitExempt;
 pub use route_info::{RouteConfig, RouteInfo, UrlSegment};
 #[cfg(feature = "serve")]

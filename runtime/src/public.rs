@@ -15,6 +15,12 @@
 //!   anything else gets the whole file.
 //! - `OPTIONS`: 204 with `Allow: GET, HEAD, OPTIONS`; any other method: 405
 //!   with that `Allow` (Next.js 14 answers `OPTIONS` with 405 too).
+//! - a text file of 1 KiB or more is also embedded compressed, with brotli
+//!   and gzip at build time: a client whose `Accept-Encoding` takes one
+//!   gets those bytes, with `Content-Encoding` and that variant's own
+//!   strong `ETag` (its preconditions compare with that one), and every
+//!   answer for the file says `Vary: Accept-Encoding`. A `Range` request
+//!   gets ranges of the uncompressed bytes.
 
 use std::future::{ready, Ready};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,6 +33,7 @@ use axum::response::Response;
 use axum::routing::MethodRouter;
 use axum::Router;
 
+use crate::compress::{Compression, Encoding, Negotiated};
 use crate::error;
 use crate::redirect::{redirect_with_slash, redirect_without_slash};
 
@@ -47,6 +54,45 @@ pub struct PublicFile {
     content_type: &'static str,
     etag: &'static str,
     last_modified: Option<(&'static str, u64)>,
+    variants: &'static [PublicVariant],
+}
+
+/// A public file's bytes compressed at build time, with their own strong
+/// `ETag`.
+#[derive(Debug)]
+pub struct PublicVariant {
+    encoding: Encoding,
+    bytes: &'static [u8],
+    etag: &'static str,
+}
+
+impl PublicVariant {
+    #[doc(hidden)]
+    pub const fn __new(
+        encoding: Encoding,
+        bytes: &'static [u8],
+        etag: &'static str,
+    ) -> PublicVariant {
+        PublicVariant {
+            encoding,
+            bytes,
+            etag,
+        }
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The compressed bytes.
+    pub fn bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// The strong `ETag` of the compressed bytes, quoted.
+    pub fn etag(&self) -> &'static str {
+        self.etag
+    }
 }
 
 impl PublicFile {
@@ -58,6 +104,7 @@ impl PublicFile {
         content_type: &'static str,
         etag: &'static str,
         last_modified: Option<(&'static str, u64)>,
+        variants: &'static [PublicVariant],
     ) -> PublicFile {
         PublicFile {
             url,
@@ -66,7 +113,14 @@ impl PublicFile {
             content_type,
             etag,
             last_modified,
+            variants,
         }
+    }
+
+    /// Its compressed forms, made at build time (none for a file that is
+    /// not text, or shorter than 1 KiB).
+    pub fn variants(&self) -> &'static [PublicVariant] {
+        self.variants
     }
 
     /// The URL path it is served at, percent-encoded: `/img/a%20b.txt`.
@@ -166,12 +220,47 @@ where
     type Future = Ready<Response>;
 
     fn call(self, req: Request, _state: S) -> Self::Future {
-        ready(respond(self.0, req.method(), req.headers()))
+        let compression = Compression::of_request(req.extensions());
+        ready(respond(self.0, req.method(), req.headers(), &compression))
+    }
+}
+
+/// The bytes sent for a file: as they are, or one compressed variant.
+struct Chosen {
+    bytes: &'static [u8],
+    etag: &'static str,
+    encoding: Option<Encoding>,
+}
+
+/// The variant the request's `Accept-Encoding` takes best, among those
+/// `compression` enables; a `Range` request gets the file as it is.
+fn choose(file: &PublicFile, headers: &HeaderMap, compression: &Compression) -> Chosen {
+    let variant = |e: Encoding| file.variants.iter().find(|v| v.encoding == e);
+    let chosen = match headers.contains_key(header::RANGE) {
+        true => None,
+        false => compression.choose(headers, |e| variant(e).is_some()),
+    };
+    match chosen.and_then(variant) {
+        Some(v) => Chosen {
+            bytes: v.bytes,
+            etag: v.etag,
+            encoding: Some(v.encoding),
+        },
+        None => Chosen {
+            bytes: file.bytes,
+            etag: file.etag,
+            encoding: None,
+        },
     }
 }
 
 /// The answer to a request for `file`.
-pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Response {
+pub fn respond(
+    file: &PublicFile,
+    method: &Method,
+    headers: &HeaderMap,
+    compression: &Compression,
+) -> Response {
     let allow = || [(header::ALLOW, HeaderValue::from_static(ALLOW))];
     if method == Method::OPTIONS {
         return answer(StatusCode::NO_CONTENT, allow(), Body::empty());
@@ -181,9 +270,10 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
         answer.headers_mut().extend(allow());
         return answer;
     }
-    let len = file.bytes.len() as u64;
+    let chosen = choose(file, headers, compression);
+    let len = chosen.bytes.len() as u64;
     let mut validators = vec![
-        (header::ETAG, HeaderValue::from_static(file.etag)),
+        (header::ETAG, HeaderValue::from_static(chosen.etag)),
         (
             header::CACHE_CONTROL,
             HeaderValue::from_static(CACHE_CONTROL),
@@ -193,11 +283,18 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
     if let Some(date) = file.last_modified() {
         validators.push((header::LAST_MODIFIED, HeaderValue::from_static(date)));
     }
+    if file
+        .variants
+        .iter()
+        .any(|v| compression.enabled(v.encoding))
+    {
+        validators.push((header::VARY, HeaderValue::from_static("accept-encoding")));
+    }
 
     // RFC 9110 section 13.2.2: If-Match, If-Unmodified-Since,
     // If-None-Match, If-Modified-Since, then Range with If-Range.
     if let Some(value) = text(headers, &header::IF_MATCH) {
-        if !list_matches(&value, file.etag, true) {
+        if !list_matches(&value, chosen.etag, true) {
             return answer(StatusCode::PRECONDITION_FAILED, validators, Body::empty());
         }
     } else if let (Some(since), Some(modified)) =
@@ -208,7 +305,7 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
         }
     }
     if let Some(value) = text(headers, &header::IF_NONE_MATCH) {
-        if list_matches(&value, file.etag, false) {
+        if list_matches(&value, chosen.etag, false) {
             return answer(StatusCode::NOT_MODIFIED, validators, Body::empty());
         }
     } else if let (Some(since), Some(modified)) =
@@ -231,7 +328,7 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
         _ => Range::Whole,
     };
     let (status, bytes) = match range {
-        Range::Whole => (StatusCode::OK, file.bytes),
+        Range::Whole => (StatusCode::OK, chosen.bytes),
         Range::Unsatisfiable => {
             validators.push((header::CONTENT_RANGE, value(format!("bytes */{len}"))));
             return answer(StatusCode::RANGE_NOT_SATISFIABLE, validators, Body::empty());
@@ -241,18 +338,27 @@ pub fn respond(file: &PublicFile, method: &Method, headers: &HeaderMap) -> Respo
                 header::CONTENT_RANGE,
                 value(format!("bytes {first}-{last}/{len}")),
             ));
-            let part = &file.bytes[first as usize..=last as usize];
+            let part = &chosen.bytes[first as usize..=last as usize];
             (StatusCode::PARTIAL_CONTENT, part)
         }
     };
     validators.push(content_type);
+    if let Some(encoding) = chosen.encoding {
+        validators.push((
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.as_str()),
+        ));
+    }
     validators.push((header::CONTENT_LENGTH, value(bytes.len().to_string())));
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
         Body::from(bytes)
     };
-    answer(status, validators, body)
+    let mut response = answer(status, validators, body);
+    // Chosen already: a compression layer around the router leaves it.
+    response.extensions_mut().insert(Negotiated);
+    response
 }
 
 fn answer(
@@ -385,6 +491,7 @@ mod tests {
         "text/plain; charset=utf-8",
         "\"a-1234\"",
         Some(("Wed, 25 Nov 2026 11:36:54 GMT", 1_795_606_614)),
+        &[],
     );
 
     fn get(headers: &[(&str, &str)]) -> Response {
@@ -399,7 +506,7 @@ mod tests {
                 HeaderValue::from_str(v).unwrap(),
             );
         }
-        respond(&FILE, &method, &map)
+        respond(&FILE, &method, &map, &Compression::default())
     }
 
     fn head(response: &Response, name: &str) -> Option<String> {
@@ -516,6 +623,72 @@ mod tests {
                 "text/plain", "/hello.txt", "public/hello.txt"
             )
         );
+    }
+
+    static PACKED: PublicFile = PublicFile::__new(
+        "/app.css",
+        "public/app.css",
+        b"body { color: red }",
+        "text/css; charset=utf-8",
+        "\"13-plain\"",
+        None,
+        &[
+            PublicVariant::__new(Encoding::Brotli, b"BR", "\"2-br\""),
+            PublicVariant::__new(Encoding::Gzip, b"GZIP", "\"4-gzip\""),
+        ],
+    );
+
+    fn packed(headers: &[(&str, &str)], compression: Compression) -> Response {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        respond(&PACKED, &Method::GET, &map, &compression)
+    }
+
+    #[test]
+    fn compressed_variants() {
+        let on = Compression::default();
+        let br = packed(&[("accept-encoding", "gzip, br")], on);
+        assert_eq!(head(&br, "content-encoding").unwrap(), "br");
+        assert_eq!(head(&br, "etag").unwrap(), "\"2-br\"");
+        assert_eq!(head(&br, "content-length").unwrap(), "2");
+        assert_eq!(head(&br, "vary").unwrap(), "accept-encoding");
+        let gzip = packed(&[("accept-encoding", "gzip")], on);
+        assert_eq!(head(&gzip, "etag").unwrap(), "\"4-gzip\"");
+        let plain = packed(&[], on);
+        assert_eq!(head(&plain, "content-encoding"), None);
+        assert_eq!(head(&plain, "etag").unwrap(), "\"13-plain\"");
+        assert_eq!(head(&plain, "vary").unwrap(), "accept-encoding");
+        // Each variant's preconditions compare with its own ETag.
+        let gz = ("accept-encoding", "gzip");
+        assert_eq!(
+            packed(&[gz, ("if-none-match", "\"4-gzip\"")], on).status(),
+            304
+        );
+        assert_eq!(
+            packed(&[gz, ("if-none-match", "\"13-plain\"")], on).status(),
+            200
+        );
+        // A range is of the plain bytes.
+        let range = packed(&[gz, ("range", "bytes=0-3")], on);
+        assert_eq!(range.status(), 206);
+        assert_eq!(head(&range, "content-encoding"), None);
+        assert_eq!(head(&range, "etag").unwrap(), "\"13-plain\"");
+        // What the server allows.
+        let off = packed(&[gz], Compression::off());
+        assert_eq!(head(&off, "content-encoding"), None);
+        assert_eq!(
+            head(&off, "vary"),
+            None,
+            "never compressed, so it never varies"
+        );
+        let gzip_only = Compression::default().encodings([Encoding::Gzip]);
+        let only = packed(&[("accept-encoding", "br, gzip")], gzip_only);
+        assert_eq!(head(&only, "content-encoding").unwrap(), "gzip");
     }
 
     #[test]

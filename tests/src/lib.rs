@@ -62,6 +62,14 @@ approute::app!(
     trailing_slash = add
 );
 
+approute::app!(
+    dir = "fixtures/compression/app",
+    public = "fixtures/compression/public",
+    module = compression_site,
+    state = Counter
+);
+pub mod compression_fixture;
+
 /// Appends `name` to the request's `x-trail` header: middleware fixtures
 /// record the order they ran in.
 pub fn trail(req: &mut approute::axum::extract::Request, name: &str) {

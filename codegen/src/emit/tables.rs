@@ -46,15 +46,25 @@ pub(super) fn emit_public_file(out: &mut String, file: &PublicFile) {
         ),
         None => "::core::option::Option::None".to_string(),
     };
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "::approute::PublicFile::__new({}, {}, ::core::include_bytes!({}), {}, {}, {last_modified}),",
+        "::approute::PublicFile::__new({}, {}, ::core::include_bytes!({}), {}, {}, {last_modified}, &[",
         lit(&public_url(file)),
         lit(&file.display_path),
         lit(&file.abs_path.to_string_lossy()),
         lit(file.content_type),
         lit(&file.etag),
     );
+    for variant in &file.variants {
+        let _ = write!(
+            out,
+            "::approute::PublicVariant::__new(::approute::compress::Encoding::{}, ::core::include_bytes!({}), {}),",
+            variant.encoding,
+            lit(&variant.path.to_string_lossy()),
+            lit(&variant.etag),
+        );
+    }
+    out.push_str("]),\n");
 }
 
 /// The runtime's `RouteConfig`, one field per [`config::CONSTANTS`] entry.

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use super::cost::heap;
 use super::error::Error;
 use super::key::joined_value;
+use crate::compress::Encoding;
 
 /// One cached answer: status, headers and body, and what the cache needs to
 /// know about it. Cheap to clone (shared).
@@ -34,6 +35,9 @@ pub(crate) struct Answer {
     pub(crate) stored_at: u64,
     /// The route's `REVALIDATE`, in seconds.
     pub(crate) revalidate: u64,
+    /// The body compressed, once when it was stored, in each encoding that
+    /// shrinks it (none for an answer that is not text, or is short).
+    pub(crate) variants: Vec<(Encoding, Bytes)>,
 }
 
 impl CachedAnswer {
@@ -61,6 +65,17 @@ impl CachedAnswer {
     /// [`revalidate_path`](super::revalidate_path) matches.
     pub fn path(&self) -> &str {
         &self.0.path
+    }
+
+    /// The body compressed with `encoding`, if it is kept so.
+    pub fn compressed(&self, encoding: Encoding) -> Option<&Bytes> {
+        let mut variants = self.0.variants.iter();
+        variants.find(|(e, _)| *e == encoding).map(|(_, b)| b)
+    }
+
+    /// Whether the body is kept compressed too.
+    pub(crate) fn has_variants(&self) -> bool {
+        !self.0.variants.is_empty()
     }
 
     /// The route's `CACHE_TAGS`: what [`revalidate_tag`](super::revalidate_tag) matches.
@@ -101,6 +116,11 @@ impl CachedAnswer {
             + a.tags.iter().map(|t| heap(t.len())).sum::<usize>();
         // The body's bytes, and the block `Bytes` shares them through.
         let body = heap(a.body.len()) + heap(24);
+        let variants = heap(a.variants.len() * size_of::<(Encoding, Bytes)>())
+            + a.variants
+                .iter()
+                .map(|(_, b)| heap(b.len()) + heap(24))
+                .sum::<usize>();
         heap(16 + size_of::<Answer>())
             + header_slots
             + heap(extra_values * 64)
@@ -109,6 +129,7 @@ impl CachedAnswer {
             + vary_bytes
             + tags
             + body
+            + variants
             + heap(a.path.len())
     }
 
@@ -182,6 +203,14 @@ impl CachedAnswer {
             put_bytes(&mut out, value.as_bytes());
         }
         put_bytes(&mut out, &a.body);
+        put_len(&mut out, a.variants.len());
+        for (encoding, bytes) in &a.variants {
+            out.push(match encoding {
+                Encoding::Brotli => b'b',
+                Encoding::Gzip => b'g',
+            });
+            put_bytes(&mut out, bytes);
+        }
         out
     }
 
@@ -222,6 +251,15 @@ impl CachedAnswer {
             headers.append(name, value);
         }
         let body = Bytes::copy_from_slice(r.bytes()?);
+        let mut variants = Vec::new();
+        for _ in 0..r.len()? {
+            let encoding = match r.take(1)?[0] {
+                b'b' => Encoding::Brotli,
+                b'g' => Encoding::Gzip,
+                _ => return Err(Error::new("a cached answer in an unknown encoding")),
+            };
+            variants.push((encoding, Bytes::copy_from_slice(r.bytes()?)));
+        }
         if !r.0.is_empty() {
             return Err(Error::new("trailing bytes after a cached answer"));
         }
@@ -234,6 +272,7 @@ impl CachedAnswer {
             vary,
             stored_at,
             revalidate,
+            variants,
         }))
     }
 }
@@ -251,7 +290,7 @@ impl fmt::Debug for CachedAnswer {
     }
 }
 
-const MAGIC: &[u8] = b"approute-answer-1\n";
+const MAGIC: &[u8] = b"approute-answer-2\n";
 
 fn put_len(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&(len as u64).to_le_bytes());
@@ -327,6 +366,7 @@ mod tests {
             ],
             stored_at: 1_700_000_000_123,
             revalidate: 60,
+            variants: vec![(Encoding::Gzip, Bytes::from_static(b"\x1f\x8b..."))],
         })
     }
 
@@ -342,6 +382,7 @@ mod tests {
         assert_eq!(b.0.vary, a.0.vary);
         assert_eq!(b.stored_at(), a.stored_at());
         assert_eq!(b.revalidate(), Duration::from_secs(60));
+        assert_eq!(b.0.variants, a.0.variants);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::flight::{catching, wait, Ended, Flight, Turn};
 use super::key::CacheKey;
 use super::policy::{cacheable_request, cacheable_response};
 use super::Cache;
+use crate::compress::{self, Compression};
 use crate::error;
 use crate::route_info::RouteInfo;
 
@@ -150,18 +151,23 @@ where
     S::Future: Send + 'static,
 {
     let cache = Cache::current();
+    let compression = Compression::of_request(req.extensions());
+    let sent = |answer: &CachedAnswer, state, req: &Request| {
+        cached_response(answer, state, req.headers(), &compression)
+    };
     loop {
         let found = lookup(&cache, &key, req.headers()).await;
         if let Some(answer) = found.answer {
             if answer.is_fresh(cache.now_ms(), route.revalidate) {
-                return Ok(cached_response(&answer, HIT));
+                return Ok(sent(&answer, HIT, &req));
             }
+            let response = sent(&answer, STALE, &req);
             if let Turn::Lead(flight) = cache.flight(key.as_str()) {
                 let stale_since = answer.stored_at_ms();
                 let refresh = refresh(cache.clone(), route, inner, req, key, stale_since, flight);
                 tokio::spawn(cache.scope(refresh));
             }
-            return Ok(cached_response(&answer, STALE));
+            return Ok(response);
         }
         // A `HEAD` is answered from a cached `GET` answer but never makes one.
         if req.method() == Method::HEAD {
@@ -170,7 +176,7 @@ where
         match cache.flight(key.as_str()) {
             Turn::Wait(outcome) => match wait(outcome).await {
                 Some(Ended::Answered(Some(answer))) if answer.suits(req.headers()) => {
-                    return Ok(cached_response(&answer, MISS))
+                    return Ok(sent(&answer, MISS, &req))
                 }
                 // Not cacheable, or made for other `Vary` values: run it too.
                 Some(Ended::Answered(_)) => return inner.oneshot(req).await,
@@ -190,7 +196,7 @@ where
                 if let Some(answer) = found.answer {
                     if answer.is_fresh(cache.now_ms(), route.revalidate) {
                         flight.finish(Some(answer.clone()));
-                        return Ok(cached_response(&answer, HIT));
+                        return Ok(sent(&answer, HIT, &req));
                     }
                 }
                 let purges = cache.purge_count();
@@ -208,6 +214,7 @@ where
                     base: found.base,
                     request: &headers,
                     purges,
+                    compression,
                 };
                 let (response, answer) = keep(&cache, route, made, response).await;
                 flight.finish(answer);
@@ -272,6 +279,7 @@ async fn refresh<S>(
             return;
         }
     }
+    let compression = Compression::of_request(req.extensions());
     *req.method_mut() = Method::GET;
     *req.body_mut() = Body::empty();
     req.headers_mut().remove(header::CONTENT_LENGTH);
@@ -302,6 +310,7 @@ async fn refresh<S>(
         base: found.base,
         request: &headers,
         purges,
+        compression,
     };
     let (_, answer) = keep(&cache, route, made, response).await;
     flight.finish(answer);
@@ -317,6 +326,8 @@ struct Made<'a> {
     request: &'a HeaderMap,
     /// The purge count when the handler started.
     purges: u64,
+    /// How the server compresses: the encodings the answer is kept in.
+    compression: Compression,
 }
 
 impl Made<'_> {
@@ -344,9 +355,15 @@ async fn keep(
     made: Made<'_>,
     response: Response,
 ) -> (Response, Option<CachedAnswer>) {
-    let Some(vary) = cacheable_response(&response, made.request) else {
+    let Some(mut vary) = cacheable_response(&response, made.request) else {
         return (response, None);
     };
+    // The encoding is chosen per hit among the forms kept, so a handler's
+    // `Vary: Accept-Encoding` must not keep one answer per raw header
+    // value, unless the handler chose the encoding itself.
+    if !response.headers().contains_key(header::CONTENT_ENCODING) {
+        vary.retain(|(name, _)| name != header::ACCEPT_ENCODING);
+    }
     let (parts, body) = response.into_parts();
     let body = match buffer(body, cache.max_body_len()).await {
         Ok(body) => body,
@@ -371,6 +388,7 @@ async fn keep(
         );
     }
     let store_key = made.store_key(&vary);
+    let variants = compress::stored_forms(parts.status, &headers, &body, &made.compression);
     let answer = CachedAnswer::new(Answer {
         status: parts.status,
         headers,
@@ -386,6 +404,7 @@ async fn keep(
         vary,
         stored_at: cache.now_ms(),
         revalidate: route.revalidate,
+        variants,
     });
     // A purge while the handler ran may have been for the data it read.
     if cache.purge_count() == made.purges {
@@ -393,14 +412,27 @@ async fn keep(
             report("store", &e);
         }
     }
-    (cached_response(&answer, MISS), Some(answer))
+    let response = cached_response(&answer, MISS, made.request, &made.compression);
+    (response, Some(answer))
 }
 
-/// The answer as a response, marked `HIT`, `MISS` or `STALE`.
-fn cached_response(answer: &CachedAnswer, state: HeaderValue) -> Response {
-    let mut response = Response::new(Body::from(answer.body().clone()));
+/// The answer as a response, marked `HIT`, `MISS` or `STALE`, in the
+/// encoding the request takes best among the forms kept.
+fn cached_response(
+    answer: &CachedAnswer,
+    state: HeaderValue,
+    request: &HeaderMap,
+    compression: &Compression,
+) -> Response {
+    let encoding = compression.choose(request, |e| answer.compressed(e).is_some());
+    let body = encoding
+        .and_then(|e| answer.compressed(e))
+        .unwrap_or(answer.body());
+    let mut response = Response::new(Body::from(body.clone()));
     *response.status_mut() = answer.status();
     *response.headers_mut() = answer.headers().clone();
     response.headers_mut().insert(X_CACHE, state);
+    let varies = answer.has_variants() && compression.is_on();
+    compress::send_stored(&mut response, encoding, varies);
     response
 }

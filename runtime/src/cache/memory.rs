@@ -307,6 +307,7 @@ mod tests {
             vary: Vec::new(),
             stored_at: 0,
             revalidate: 60,
+            variants: Vec::new(),
         })
     }
 

@@ -190,6 +190,8 @@ pub struct Server {
     max_connections: Option<usize>,
     proxies: Result<TrustedProxies, String>,
     shutdown: Option<ShutdownFuture>,
+    #[cfg(feature = "compression")]
+    compression: crate::compress::Compression,
 }
 
 impl Server {
@@ -216,7 +218,29 @@ impl Server {
             max_connections: None,
             proxies: Ok(TrustedProxies::default()),
             shutdown: None,
+            #[cfg(feature = "compression")]
+            compression: crate::compress::Compression::default(),
         }
+    }
+
+    /// How answers are compressed (default: brotli or gzip, as the
+    /// client's `Accept-Encoding` asks, for text, JSON and the like of
+    /// 1 KiB or more); see [`approute::compress`](crate::compress).
+    /// [`Compression::off`](crate::compress::Compression::off) sends every
+    /// answer as it is.
+    ///
+    /// ```no_run
+    /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
+    /// use approute::compress::{Compression, Encoding};
+    /// approute::serve(router)
+    ///     .compression(Compression::default().encodings([Encoding::Gzip]).gzip_level(4))
+    ///     .await
+    /// # }
+    /// ```
+    #[cfg(feature = "compression")]
+    pub fn compression(mut self, compression: crate::compress::Compression) -> Server {
+        self.compression = compression;
+        self
     }
 
     /// Logs these routes, one line each, when the server starts: pass the
@@ -495,6 +519,8 @@ impl Server {
             max_connections,
             proxies,
             shutdown,
+            #[cfg(feature = "compression")]
+            compression,
         } = self;
         let proxies = proxies.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
 
@@ -516,6 +542,10 @@ impl Server {
         tracing::info!(target: LOG_TARGET, "listening on http://{addr}");
         logging::log_routes(&routes, timeout);
         inherited::notify_ready();
+        // Inside the limits: the timeout bounds it, and the framework's error
+        // answers it passes are too short to compress.
+        #[cfg(feature = "compression")]
+        let router = router.layer(compression.layer());
         let router = LimitedRouter::new(
             router,
             &routes,
