@@ -62,6 +62,7 @@ use tower_service::Service;
 mod answer; // a cached answer and its bytes
 mod body; // buffering a body to keep, replaying it when it cannot be kept
 mod cost; // what an entry really takes in memory, allocator included
+mod data; // cached(): any computation's value, not only answers
 mod error; // the one error type
 mod fleet; // one handler run per key across instances
 mod flight; // one handler run per key at a time
@@ -78,6 +79,7 @@ mod redis_rate; // its RATE_LIMIT counters
 mod store; // the store trait
 
 pub use answer::CachedAnswer;
+pub use data::{cached, CacheOptions};
 pub use error::Error;
 pub use fleet::DEFAULT_FLEET_WAIT;
 pub use key::CacheKey;
