@@ -103,16 +103,24 @@ async fn purge_modes_in_redis() {
     both_modes(Cache::new(store.prefix("modes:"))).await;
 }
 
-/// What `INFO commandstats` counts for `command` (calls).
-async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+/// The number `INFO section` gives after `field` (up to a comma), 0 when
+/// it is not there.
+async fn info(conn: &mut redis::aio::MultiplexedConnection, section: &str, field: &str) -> u64 {
     let info: String = redis::cmd("INFO")
-        .arg("commandstats")
+        .arg(section)
         .query_async(conn)
         .await
         .unwrap();
     info.lines()
-        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+        .find_map(|line| line.strip_prefix(field))
+        .map_or(0, |rest| {
+            rest.split(',').next().unwrap().trim().parse().unwrap()
+        })
+}
+
+/// What `INFO commandstats` counts for `command` (calls).
+async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    info(conn, "commandstats", &format!("cmdstat_{command}:calls=")).await
 }
 
 /// 5k answers of one path (one per query string); a purge runs one
@@ -185,40 +193,15 @@ async fn a_redis_with_maxmemory_stays_within_it() {
         let (state, text) = get(&router, &format!("/shared?pad={body}&i={i}")).await;
         assert_eq!(state.as_deref(), Some("MISS"), "{i}: {text}");
         if i % 500 == 0 {
-            peak = peak.max(used_memory(&mut conn).await);
+            peak = peak.max(info(&mut conn, "memory", "used_memory:").await);
         }
     }
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let evicted: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("evicted_keys:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let evicted = info(&mut conn, "stats", "evicted_keys:").await;
     eprintln!("cache_purge: 4 MiB Redis, 16 MB of answers: peak used_memory {peak}, {evicted} keys evicted");
     assert!(evicted > 2_000, "{evicted} evicted");
     assert!(peak <= 4 * 1024 * 1024 + 512 * 1024, "used {peak} bytes");
     let (state, _) = get(&router, &format!("/shared?pad={body}&i=3999")).await;
     assert_eq!(state.as_deref(), Some("HIT"));
-}
-
-async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("memory")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// The store trait's purge names what it drops; kept here so a store's

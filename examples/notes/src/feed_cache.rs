@@ -17,7 +17,12 @@ pub const FEED_TAG: &str = "feed";
 /// in-memory cache.
 pub async fn new(redis_url: Option<&str>) -> Result<Cache, approute::cache::Error> {
     Ok(match redis_url {
-        Some(url) => Cache::new(RedisStore::connect(url).await?.prefix("notes:")),
+        Some(url) => {
+            let store = RedisStore::connect(url).await?.prefix("notes:");
+            // Sign-in's RATE_LIMIT counts once for the fleet, not per instance.
+            let _ = approute::rate_limit::set_counter(store.counter());
+            Cache::new(store)
+        }
         None => Cache::new(MemoryStore::new(4 * 1024 * 1024)),
     })
 }

@@ -41,10 +41,17 @@
 //!   header: a handler that reads a request header must name it in `Vary`,
 //!   or the first request's header is baked into everyone's answer.
 //!
+//! - [`revalidate_tag`]/[`revalidate_path`] drop answers at once (Next.js
+//!   14's `revalidateTag`); [`mark_tag_stale`]/[`mark_path_stale`] mark them
+//!   stale, so the next request gets the old answer and one refresh runs
+//!   (Next.js 16's `revalidateTag(tag, 'max')`).
+//! - [`cached`] keeps any computation's value under the same rules.
+//!
 //! Answers live in a [`CacheStore`]: by default a process-wide
 //! [`MemoryStore`] of 64 MiB; with the `redis` feature, a `RedisStore` shared
-//! by several server instances. [`set_store`] picks the store for the
-//! process; [`Cache::layer`] gives one router its own.
+//! by several server instances, which also makes single flight fleet-wide
+//! ([`FleetLocks`]). [`set_store`] picks the store for the process;
+//! [`Cache::layer`] gives one router its own.
 
 use std::fmt;
 use std::future::Future;
