@@ -5,6 +5,8 @@
 //! (`Cache::layer`) with a clock it moves by hand, so tests run in parallel
 //! and no test waits for real seconds to pass.
 
+#[path = "support/redis_server.rs"]
+mod redis_server;
 mod support;
 
 use std::net::SocketAddr;
@@ -573,72 +575,10 @@ async fn keys_are_host_and_url_in_memory() {
 }
 
 mod redis_store {
-    use std::net::TcpListener;
-    use std::process::{Child, Command, Stdio};
-
     use approute::cache::RedisStore;
 
+    use super::redis_server::{connection, start_redis, start_redis_on};
     use super::*;
-
-    /// A throwaway `redis-server` on a free port, stopped on drop.
-    struct RedisServer {
-        child: Child,
-        port: u16,
-        url: String,
-    }
-
-    impl Drop for RedisServer {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    /// `None` (after saying why) when `redis-server` is not installed.
-    async fn start_redis() -> Option<RedisServer> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        start_redis_on(port).await
-    }
-
-    async fn start_redis_on(port: u16) -> Option<RedisServer> {
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "SKIPPED the Redis cache test: `redis-server` is not on PATH \
-                     (apt-get install -y redis-server)"
-                );
-                return None;
-            }
-            Err(e) => panic!("starting redis-server: {e}"),
-        };
-        let server = RedisServer {
-            child,
-            port,
-            url: format!("redis://127.0.0.1:{port}/"),
-        };
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Some(server)
-    }
 
     /// One server instance: its own `RedisStore` connection, cache, clock
     /// and handler counter; only Redis is shared.
@@ -733,11 +673,7 @@ mod redis_store {
         assert_eq!((runs(&a_runs), runs(&b_runs)), (1, 0));
 
         // Kept in Redis past its revalidate time (stale answers are served).
-        let mut conn = redis::Client::open(server.url.as_str())
-            .unwrap()
-            .get_multiplexed_tokio_connection()
-            .await
-            .unwrap();
+        let mut conn = connection(&server).await;
         let ttl: i64 = redis::cmd("TTL")
             .arg(format!("test:e:{b_addr}/notes"))
             .query_async(&mut conn)
@@ -811,7 +747,7 @@ mod redis_store {
         );
 
         // Redis back (empty): the store reconnects on its own.
-        let _back = start_redis_on(server.port).await.unwrap();
+        let _back = start_redis_on(server.port, &[]).await.unwrap();
         let started = Instant::now();
         loop {
             let answer = send(&a, "GET", "/notes?back", &host).await;

@@ -54,6 +54,9 @@ pub struct Config {
     /// ::1`) whose `X-Forwarded-Proto`, `-Host` and `-For` headers are
     /// believed; none by default.
     pub trusted_proxies: TrustedProxies,
+    /// `REDIS_URL` (`redis://127.0.0.1:6379/`): keep the cache in Redis,
+    /// shared by every instance, rather than in this process.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             signin_lockout: Duration::from_secs(5 * 60),
             public_url: "http://127.0.0.1:3000".to_string(),
             trusted_proxies: TrustedProxies::default(),
+            redis_url: None,
         }
     }
 }
@@ -94,6 +98,7 @@ impl Config {
             let count = || number().and_then(|n| usize::try_from(n).ok());
             match name.as_str() {
                 "DATABASE_URL" if !value.is_empty() => config.database_url = value.clone(),
+                "REDIS_URL" if !value.is_empty() => config.redis_url = Some(value.clone()),
                 "LEGACY_API_URL" if !value.is_empty() => {
                     config.legacy_api_url = Some(value.trim_end_matches('/').to_string())
                 }

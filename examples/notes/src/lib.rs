@@ -52,7 +52,8 @@ pub struct AppState {
     pub events: broadcast::Sender<NoteEvent>,
     /// A pooled HTTP client for the legacy API.
     pub legacy: legacy::Client,
-    /// The answers cached for routes with `REVALIDATE` (the feed).
+    /// The answers cached for routes with `REVALIDATE` (the feed) and the
+    /// values of `cached` (the public note pages).
     pub cache: approute::cache::Cache,
     /// Password hashing, a bounded number at a time.
     pub passwords: Arc<passwords::Passwords>,
@@ -77,6 +78,9 @@ impl AppState {
             passwords::Passwords::new(&config).map_err(|e| sqlx::Error::Configuration(e.into()))?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
+        let cache = feed_cache::new(config.redis_url.as_deref())
+            .await
+            .map_err(|e| sqlx::Error::Configuration(e.into()))?;
         let (events, _) = broadcast::channel(1024);
         let (closing, _) = watch::channel(false);
         Ok(AppState {
@@ -86,7 +90,7 @@ impl AppState {
             lockout: Arc::new(lockout::Lockout::new(&config)),
             config: Arc::new(config),
             events,
-            cache: feed_cache::new(),
+            cache,
             closing: Arc::new(closing),
         })
     }

@@ -22,6 +22,7 @@ pub struct CachedAnswer(Arc<Answer>);
 
 /// What a [`CachedAnswer`] holds; made by the cache layer, read back by
 /// the codec.
+#[derive(Clone)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
@@ -131,6 +132,16 @@ impl CachedAnswer {
             + body
             + variants
             + heap(a.path.len())
+    }
+
+    /// The same answer, stale whatever its age (as if made at the epoch):
+    /// what a store gives back for an answer a
+    /// [`mark_stale`](super::CacheStore::mark_stale) named.
+    pub fn marked_stale(&self) -> CachedAnswer {
+        CachedAnswer::new(Answer {
+            stored_at: 0,
+            ..Answer::clone(&self.0)
+        })
     }
 
     pub(crate) fn stored_at_ms(&self) -> u64 {

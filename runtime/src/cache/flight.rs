@@ -1,8 +1,9 @@
 //! Single flight: while a handler runs for a cache key, other requests for
 //! that key wait for its answer instead of running it again.
 //!
-//! The table is per [`Cache`](super::Cache), so per process: requests that
-//! reach other instances run their own handler.
+//! The table is per [`Cache`](super::Cache), so per process; with a store
+//! that has [fleet locks](super::FleetLocks) the run also takes the key's
+//! lock across instances (`fleet.rs`) before running the handler.
 //!
 //! When the run fails, every waiter wakes at once, never one after another:
 //! after a panic they all answer `500` as the run did (running a handler
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 
 use super::answer::CachedAnswer;
+use super::fleet::{take_turn, Across, HeldLock};
+use super::Cache;
 
 /// The handler runs in progress, by cache key. Cheap to clone (shared).
 #[derive(Clone, Default)]
@@ -67,6 +70,7 @@ impl Flights {
             key: key.to_string(),
             id,
             tx,
+            fleet: None,
         })
     }
 }
@@ -78,16 +82,42 @@ pub(crate) struct Flight {
     key: String,
     id: u64,
     tx: watch::Sender<Option<Ended>>,
+    /// The fleet-wide lock, while this run holds it.
+    fleet: Option<HeldLock>,
 }
 
 impl Flight {
-    /// Hands the answer (`None`: not cacheable) to the waiting requests.
-    pub(crate) fn finish(self, answer: Option<CachedAnswer>) {
+    /// Takes the key's lock across the fleet before the handler runs, or
+    /// waits for the instance that holds it (`made` reads the answer it
+    /// stored). [`Across::Run`] when the store has no fleet locks.
+    pub(crate) async fn across_fleet<F, Fut>(
+        &mut self,
+        cache: &Cache,
+        wait: std::time::Duration,
+        made: F,
+    ) -> Across
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<CachedAnswer>>,
+    {
+        take_turn(cache, &self.key, wait, &mut self.fleet, made).await
+    }
+
+    /// Hands the answer (`None`: not cacheable) to the waiting requests,
+    /// after it was stored.
+    pub(crate) fn finish(mut self, answer: Option<CachedAnswer>) {
+        if let Some(lock) = self.fleet.take() {
+            lock.release(false);
+        }
         self.tx.send_replace(Some(Ended::Answered(answer)));
     }
 
-    /// Tells the waiting requests the handler panicked.
-    pub(crate) fn panicked(self) {
+    /// Tells the waiting requests (here and across the fleet) the handler
+    /// panicked.
+    pub(crate) fn panicked(mut self) {
+        if let Some(lock) = self.fleet.take() {
+            lock.release(true);
+        }
         self.tx.send_replace(Some(Ended::Panicked));
     }
 }
@@ -107,6 +137,9 @@ pub(crate) async fn catching<F: Future>(future: F) -> Result<F::Output, Box<dyn 
 
 impl Drop for Flight {
     fn drop(&mut self) {
+        if let Some(lock) = self.fleet.take() {
+            lock.release(false);
+        }
         let mut runs = self
             .flights
             .0

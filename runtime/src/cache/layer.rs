@@ -21,6 +21,7 @@ use tower_service::Service;
 use super::answer::{Answer, CachedAnswer};
 use super::body::buffer;
 use super::error::{report, Error};
+use super::fleet::{Across, DEFAULT_FLEET_WAIT};
 use super::flight::{catching, wait, Ended, Flight, Turn};
 use super::key::CacheKey;
 use super::policy::{cacheable_request, cacheable_response};
@@ -48,6 +49,17 @@ impl RouteCacheLayer {
     pub(crate) fn new(info: &'static RouteInfo) -> Option<RouteCacheLayer> {
         let revalidate = info.config().revalidate?;
         Some(RouteCacheLayer { info, revalidate })
+    }
+}
+
+impl RouteCacheLayer {
+    /// How long to wait for another instance's run: as long as the route
+    /// may run.
+    fn fleet_wait(&self) -> Duration {
+        self.info
+            .config()
+            .max_duration
+            .map_or(DEFAULT_FLEET_WAIT, Duration::from_secs)
     }
 }
 
@@ -181,16 +193,24 @@ where
                 // Not cacheable, or made for other `Vary` values: run it too.
                 Some(Ended::Answered(_)) => return inner.oneshot(req).await,
                 // What the run's own request got (`serve` gives it its body).
-                Some(Ended::Panicked) => {
-                    return Ok(error::bare(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "the handler panicked",
-                    ))
-                }
+                Some(Ended::Panicked) => return Ok(panicked()),
                 // The run was cancelled: look again, with every other waiter.
                 None => continue,
             },
-            Turn::Lead(flight) => {
+            Turn::Lead(mut flight) => {
+                let headers = req.headers();
+                let made = || async { lookup(&cache, &key, headers).await.answer };
+                match flight.across_fleet(&cache, route.fleet_wait(), made).await {
+                    Across::Run => {}
+                    Across::Made(answer) => {
+                        flight.finish(Some(answer.clone()));
+                        return Ok(sent(&answer, MISS, &req));
+                    }
+                    Across::Panicked => {
+                        flight.panicked();
+                        return Ok(panicked());
+                    }
+                }
                 // It may have been stored since the lookup above.
                 let found = lookup(&cache, &key, req.headers()).await;
                 if let Some(answer) = found.answer {
@@ -270,6 +290,17 @@ async fn refresh<S>(
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
+    let mut flight = flight;
+    let headers = req.headers();
+    let made = || async {
+        let found = lookup(&cache, &key, headers).await.answer;
+        found.filter(|answer| answer.stored_at_ms() > stale_since)
+    };
+    match flight.across_fleet(&cache, route.fleet_wait(), made).await {
+        Across::Run => {}
+        Across::Made(answer) => return flight.finish(Some(answer)),
+        Across::Panicked => return flight.panicked(),
+    }
     // Another refresh may have finished between our lookup and our turn.
     let found = lookup(&cache, &key, req.headers()).await;
     if let Some(answer) = found.answer {
@@ -414,6 +445,12 @@ async fn keep(
     }
     let response = cached_response(&answer, MISS, made.request, &made.compression);
     (response, Some(answer))
+}
+
+/// What the requests waiting on a run that panicked get (what the run's
+/// own request got: `serve` gives it its body).
+fn panicked() -> Response {
+    error::bare(StatusCode::INTERNAL_SERVER_ERROR, "the handler panicked")
 }
 
 /// The answer as a response, marked `HIT`, `MISS` or `STALE`, in the

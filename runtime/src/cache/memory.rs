@@ -176,6 +176,26 @@ impl MemoryStore {
             lru.remove(&key);
         }
     }
+
+    fn mark_stale_now(&self, purge: &Purge) {
+        let mut lru = self.lock();
+        let Lru {
+            entries,
+            by_path,
+            by_tag,
+            ..
+        } = &mut *lru;
+        let keys = match purge {
+            Purge::Path(path) => by_path.get(path),
+            Purge::Tag(tag) => by_tag.get(tag),
+        };
+        for key in keys.into_iter().flatten() {
+            if let Some(slot) = entries.get_mut(key) {
+                // Same size: only its time changes.
+                slot.answer = slot.answer.marked_stale();
+            }
+        }
+    }
 }
 
 impl Lru {
@@ -286,6 +306,11 @@ impl CacheStore for MemoryStore {
 
     fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
         self.purge_now(purge);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn mark_stale<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        self.mark_stale_now(purge);
         Box::pin(async { Ok(()) })
     }
 }

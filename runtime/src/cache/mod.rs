@@ -41,10 +41,17 @@
 //!   header: a handler that reads a request header must name it in `Vary`,
 //!   or the first request's header is baked into everyone's answer.
 //!
+//! - [`revalidate_tag`]/[`revalidate_path`] drop answers at once (Next.js
+//!   14's `revalidateTag`); [`mark_tag_stale`]/[`mark_path_stale`] mark them
+//!   stale, so the next request gets the old answer and one refresh runs
+//!   (Next.js 16's `revalidateTag(tag, 'max')`).
+//! - [`cached`] keeps any computation's value under the same rules.
+//!
 //! Answers live in a [`CacheStore`]: by default a process-wide
 //! [`MemoryStore`] of 64 MiB; with the `redis` feature, a `RedisStore` shared
-//! by several server instances. [`set_store`] picks the store for the
-//! process; [`Cache::layer`] gives one router its own.
+//! by several server instances, which also makes single flight fleet-wide
+//! ([`FleetLocks`]). [`set_store`] picks the store for the process;
+//! [`Cache::layer`] gives one router its own.
 
 use std::fmt;
 use std::future::Future;
@@ -62,7 +69,9 @@ use tower_service::Service;
 mod answer; // a cached answer and its bytes
 mod body; // buffering a body to keep, replaying it when it cannot be kept
 mod cost; // what an entry really takes in memory, allocator included
+mod data; // cached(): any computation's value, not only answers
 mod error; // the one error type
+mod fleet; // one handler run per key across instances
 mod flight; // one handler run per key at a time
 mod key; // what makes two requests get the same answer
 mod layer; // the per-route tower layer: lookup, run, keep
@@ -70,17 +79,25 @@ mod memory; // the default store
 mod policy; // what may be cached, and the key
 #[cfg(feature = "redis")]
 mod redis; // the shared store
+#[cfg(feature = "redis")]
+mod redis_link; // its connection
+#[cfg(feature = "redis")]
+mod redis_rate; // its RATE_LIMIT counters
 mod store; // the store trait
 
 pub use answer::CachedAnswer;
+pub use data::{cached, CacheOptions};
 pub use error::Error;
+pub use fleet::DEFAULT_FLEET_WAIT;
 pub use key::CacheKey;
 #[doc(hidden)]
 pub use layer::{cache_layer, CacheFuture, RouteCache, RouteCacheLayer};
 pub use memory::{MemoryStore, DEFAULT_MEMORY_BYTES};
 #[cfg(feature = "redis")]
-pub use redis::{RedisCounter, RedisStore};
-pub use store::{BoxFuture, CacheStore, Purge};
+pub use redis::RedisStore;
+#[cfg(feature = "redis")]
+pub use redis_rate::RedisCounter;
+pub use store::{BoxFuture, CacheStore, FleetLocks, LockState, Purge};
 
 use flight::{Flights, Turn};
 
@@ -173,30 +190,39 @@ impl Cache {
     /// Drops every cached answer for `path` (any host, any query), as
     /// [`revalidate_path`] does for the process-wide cache.
     pub async fn revalidate_path(&self, path: &str) -> Result<(), Error> {
-        let path = path.split(['?', '#']).next().unwrap_or_default();
-        let path = if path.is_empty() { "/" } else { path };
-        self.shared.purges.fetch_add(1, Ordering::SeqCst);
-        self.shared
-            .store
-            .purge(&Purge::Path(path.to_string()))
-            .await?;
-        // Both forms: a router may serve `/a/` (trailing_slash = add or both).
-        let other = match path.strip_suffix('/') {
-            Some("") => None,
-            Some(bare) => Some(bare.to_string()),
-            None => Some(format!("{path}/")),
-        };
-        if let Some(other) = other {
-            self.shared.store.purge(&Purge::Path(other)).await?;
-        }
-        Ok(())
+        self.purge(path_purges(path), Mode::Expire).await
     }
 
     /// Drops every cached answer of the routes tagged `tag`, as
     /// [`revalidate_tag`] does for the process-wide cache.
     pub async fn revalidate_tag(&self, tag: &str) -> Result<(), Error> {
+        self.purge(vec![Purge::Tag(tag.to_string())], Mode::Expire)
+            .await
+    }
+
+    /// Marks every cached answer for `path` stale, as [`mark_path_stale`]
+    /// does for the process-wide cache.
+    pub async fn mark_path_stale(&self, path: &str) -> Result<(), Error> {
+        self.purge(path_purges(path), Mode::MarkStale).await
+    }
+
+    /// Marks every cached answer of the routes tagged `tag` stale, as
+    /// [`mark_tag_stale`] does for the process-wide cache.
+    pub async fn mark_tag_stale(&self, tag: &str) -> Result<(), Error> {
+        self.purge(vec![Purge::Tag(tag.to_string())], Mode::MarkStale)
+            .await
+    }
+
+    async fn purge(&self, purges: Vec<Purge>, mode: Mode) -> Result<(), Error> {
+        // An answer a handler made while this ran is not stored as fresh.
         self.shared.purges.fetch_add(1, Ordering::SeqCst);
-        self.shared.store.purge(&Purge::Tag(tag.to_string())).await
+        for purge in &purges {
+            match mode {
+                Mode::Expire => self.shared.store.purge(purge).await?,
+                Mode::MarkStale => self.shared.store.mark_stale(purge).await?,
+            }
+        }
+        Ok(())
     }
 
     /// The cache a request on this task uses: its router's (see
@@ -235,6 +261,28 @@ impl Cache {
     ) -> tokio::task::futures::TaskLocalFuture<Cache, F> {
         SCOPED.scope(self.clone(), future)
     }
+}
+
+/// Whether a purge drops answers or marks them stale.
+#[derive(Clone, Copy)]
+enum Mode {
+    Expire,
+    MarkStale,
+}
+
+/// The purges for a path: its query and fragment cut off, and the form
+/// with (or without) a trailing slash too, since a router may serve `/a/`
+/// (trailing_slash = add or both).
+fn path_purges(path: &str) -> Vec<Purge> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let path = if path.is_empty() { "/" } else { path };
+    let mut purges = vec![Purge::Path(path.to_string())];
+    match path.strip_suffix('/') {
+        Some("") => {}
+        Some(bare) => purges.push(Purge::Path(bare.to_string())),
+        None => purges.push(Purge::Path(format!("{path}/"))),
+    }
+    purges
 }
 
 impl fmt::Debug for Cache {
@@ -317,7 +365,8 @@ pub async fn revalidate_path(path: &str) -> Result<(), Error> {
 }
 
 /// Drops every cached answer of the routes whose `CACHE_TAGS` name `tag`,
-/// at once. See [`revalidate_path`].
+/// at once. See [`revalidate_path`]; to keep serving them while one
+/// refresh runs, see [`mark_tag_stale`].
 ///
 /// ```
 /// # async fn after_write() -> Result<(), approute::cache::Error> {
@@ -326,6 +375,35 @@ pub async fn revalidate_path(path: &str) -> Result<(), Error> {
 /// ```
 pub async fn revalidate_tag(tag: &str) -> Result<(), Error> {
     Cache::current().revalidate_tag(tag).await
+}
+
+/// Marks every cached answer for `path` stale (any host, any query), as
+/// Next.js 16's `revalidateTag(tag, 'max')` does for a tag: the next
+/// request for each gets the old answer at once and starts one background
+/// refresh (one across the fleet with the Redis store). Cheaper for the
+/// handler than [`revalidate_path`], which makes the next requests wait
+/// for it; use that one when a client must read its own write.
+///
+/// ```
+/// # async fn after_write() -> Result<(), approute::cache::Error> {
+/// approute::cache::mark_path_stale("/api/notes").await?;
+/// # Ok(()) }
+/// ```
+pub async fn mark_path_stale(path: &str) -> Result<(), Error> {
+    Cache::current().mark_path_stale(path).await
+}
+
+/// Marks every cached answer of the routes whose `CACHE_TAGS` name `tag`
+/// stale: Next.js 16's `revalidateTag(tag, 'max')`. See
+/// [`mark_path_stale`].
+///
+/// ```
+/// # async fn after_write() -> Result<(), approute::cache::Error> {
+/// approute::cache::mark_tag_stale("notes").await?;
+/// # Ok(()) }
+/// ```
+pub async fn mark_tag_stale(tag: &str) -> Result<(), Error> {
+    Cache::current().mark_tag_stale(tag).await
 }
 
 /// The layer of [`Cache::layer`].

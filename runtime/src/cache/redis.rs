@@ -1,37 +1,51 @@
 //! A store in Redis (feature `redis`), shared by every server instance that
-//! connects to it: an answer made by one is served by all, and a purge on
-//! one is seen by all at once.
+//! connects to it: an answer made by one is served by all, a purge on one
+//! is seen by all at once, and a cold or stale URL's handler runs once for
+//! all of them (fleet locks).
 //!
 //! Layout, under a prefix (default `approute:cache:`):
-//! - `{prefix}e:{key}`: the answer ([`CachedAnswer::to_bytes`]) under its
-//!   [`CacheKey::as_str`] (host, URL, varied headers), with a TTL
-//!   of its revalidate time plus the stale time (default one day);
-//! - `{prefix}p:{path}`, `{prefix}t:{tag}`: sorted sets of the keys of a path
-//!   (every host's) and of a tag, scored by expiry (expired keys are
-//!   trimmed on write).
+//! - `{prefix}e:{key}`: a hash under the answer's [`CacheKey::as_str`]
+//!   (host, URL, varied headers): field `a` holds the answer
+//!   ([`CachedAnswer::to_bytes`]), `n` how many generations it was made
+//!   under, `k1..`/`x1..`/`s1..` each generation's key and its two values.
+//!   Its TTL is its revalidate time plus the stale time (default one day).
+//! - `{prefix}g:p:{path}`, `{prefix}g:t:{tag}`: a path's (every host's) and
+//!   a tag's generation, a hash of two unique tokens: `x` changes when the
+//!   path or tag is purged, `s` when it is marked stale. An entry made
+//!   under other tokens is gone (`x`) or stale (`s`). A purge so sets one
+//!   field, whatever the number of entries (O(1): it blocks Redis for
+//!   microseconds, where dropping 50k entries in one script took 220 ms);
+//!   purged entries expire on their own. A generation lives as long as the
+//!   longest entry made under it; one evicted or expired takes its entries
+//!   with it (their tokens no longer match).
+//! - `{prefix}l:{key}`: the fleet lock of a key, `SET NX PX`.
+//! - `{prefix}rate:{route}:{client}`: `RATE_LIMIT` counters.
 //!
-//! Writes and purges are Lua scripts, so each is atomic. They touch keys
-//! they compute, so use a single Redis (or one shard), not Redis Cluster.
+//! Every key has a TTL, so Redis's `maxmemory` with `maxmemory-policy
+//! allkeys-lru` (a Redis for the cache alone) or `volatile-lru` bounds it;
+//! without `maxmemory`, entries live their TTL and [`RedisStore::connect`]
+//! logs a warning.
+//!
+//! Writes, reads and purges are Lua scripts, so each is atomic. They touch
+//! keys they read from the entry, so use a single Redis (or one shard), not
+//! Redis Cluster.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, RedisError, Script};
+use redis::Script;
 
 use super::answer::CachedAnswer;
 use super::error::Error;
+use super::fleet::unique_token;
 use super::key::CacheKey;
-use super::store::{BoxFuture, CacheStore, Purge};
-use crate::rate_limit::{Count, Hit, RateCounter, RateKey};
+use super::redis_link::Link;
+use super::store::{BoxFuture, CacheStore, FleetLocks, Purge};
+use crate::rate_limit::RateCounter;
 
-/// How long a Redis command (or a connect) may take before the request
-/// goes on without the cache.
-const TIMEOUT: Duration = Duration::from_secs(2);
-/// After a failed connect, commands fail at once for this long.
-const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+/// How long a fleet lock lasts unless renewed, by default.
+const LOCK_LIFETIME: Duration = Duration::from_secs(3);
 
 /// Cached answers in Redis, shared by every instance that connects to the
 /// same server. Needs the `redis` feature.
@@ -50,134 +64,120 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// purges return the error; the connection is made again on its own.
 #[derive(Clone)]
 pub struct RedisStore {
-    link: Arc<Link>,
-    prefix: String,
+    pub(crate) link: Arc<Link>,
+    pub(crate) prefix: String,
     keep_stale: u64,
+    lock_lifetime: Duration,
+    scripts: Arc<Scripts>,
+}
+
+struct Scripts {
+    get: Script,
     put: Script,
     purge: Script,
+    renew: Script,
+    release: Script,
 }
 
-/// One multiplexed connection, made again after it fails.
-struct Link {
-    client: Client,
-    state: Mutex<LinkState>,
-    /// One connect at a time: 200 requests after an outage make one.
-    connecting: tokio::sync::Mutex<()>,
-}
+/// The answer, and whether a generation it was made under was marked stale
+/// since; nothing when one was purged since (or is gone).
+/// KEYS: entry.
+const GET: &str = r"
+local e = redis.call('HGETALL', KEYS[1])
+if #e == 0 then return nil end
+local h = {}
+for i = 1, #e, 2 do h[e[i]] = e[i + 1] end
+local stale = 0
+for i = 1, tonumber(h.n) do
+  local g = redis.call('HMGET', h['k' .. i], 'x', 's')
+  if g[1] ~= h['x' .. i] then return nil end
+  if g[2] ~= h['s' .. i] then stale = 1 end
+end
+return {h.a, stale}
+";
 
-struct LinkState {
-    conn: Option<MultiplexedConnection>,
-    retry_at: Option<Instant>,
-}
-
-impl Link {
-    fn state(&self) -> std::sync::MutexGuard<'_, LinkState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The connection, if there is one or one can be made.
-    fn ready(&self) -> Option<Result<MultiplexedConnection, Error>> {
-        let state = self.state();
-        if let Some(conn) = &state.conn {
-            return Some(Ok(conn.clone()));
-        }
-        match state.retry_at {
-            Some(at) if Instant::now() < at => {
-                Some(Err(Error::new("Redis is unreachable; reconnecting soon")))
-            }
-            _ => None,
-        }
-    }
-
-    async fn conn(&self) -> Result<MultiplexedConnection, Error> {
-        if let Some(ready) = self.ready() {
-            return ready;
-        }
-        let _one = self.connecting.lock().await;
-        if let Some(ready) = self.ready() {
-            return ready;
-        }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(TIMEOUT)
-            .set_response_timeout(TIMEOUT);
-        match self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
-            Ok(conn) => {
-                *self.state() = LinkState {
-                    conn: Some(conn.clone()),
-                    retry_at: None,
-                };
-                Ok(conn)
-            }
-            Err(e) => {
-                self.state().retry_at = Some(Instant::now() + RECONNECT_AFTER);
-                Err(Error::new(e))
-            }
-        }
-    }
-
-    /// Drops a connection that failed, so the next command makes another.
-    fn failed(&self, e: RedisError) -> Error {
-        if e.is_io_error()
-            || e.is_connection_dropped()
-            || e.is_timeout()
-            || e.is_unrecoverable_error()
-        {
-            self.state().conn = None;
-        }
-        Error::new(e)
-    }
-}
-
-/// Writes the answer and indexes it by path and tags.
-/// KEYS: entry, then index sets. ARGV: payload, ttl, expires-at, now, key.
+/// Writes the answer under the current generations of its path and tags
+/// (made when missing), each kept at least as long as the entry.
+/// KEYS: entry, then generations. ARGV: answer, ttl, a fresh token.
 const PUT: &str = r"
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local ttl = tonumber(ARGV[2])
+local fields = {'a', ARGV[1], 'n', #KEYS - 1}
 for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[3], ARGV[5])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[4])
+  if redis.call('HSETNX', KEYS[i], 'x', ARGV[3]) == 1 then
+    redis.call('HSET', KEYS[i], 's', ARGV[3])
+  end
   if redis.call('TTL', KEYS[i]) < ttl then
     redis.call('EXPIRE', KEYS[i], ttl)
+  end
+  local g = redis.call('HMGET', KEYS[i], 'x', 's')
+  local j = i - 1
+  table.insert(fields, 'k' .. j)
+  table.insert(fields, KEYS[i])
+  table.insert(fields, 'x' .. j)
+  table.insert(fields, g[1])
+  table.insert(fields, 's' .. j)
+  table.insert(fields, g[2])
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+";
+
+/// Gives a generation a new token in one field (`x`: purged, `s`: marked
+/// stale); a generation that does not exist has no entries to purge.
+/// KEYS: generation. ARGV: field, token.
+const PURGE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// KEYS: lock. ARGV: holder, lifetime in ms.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// KEYS: lock. ARGV: holder, '1' after a panic, how long that shows (ms).
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] == '1' then
+    redis.call('SET', KEYS[1], '!panicked', 'PX', ARGV[3])
+  else
+    redis.call('DEL', KEYS[1])
   end
 end
 return 1
 ";
 
-/// Drops every entry an index set names, then the set.
-/// KEYS: index set. ARGV: entry key prefix.
-const PURGE: &str = r"
-local keys = redis.call('ZRANGE', KEYS[1], 0, -1)
-for _, key in ipairs(keys) do
-  redis.call('DEL', ARGV[1] .. key)
-end
-redis.call('DEL', KEYS[1])
-return #keys
-";
+/// What a lock holds for a moment after its run panicked.
+const PANICKED: &str = "!panicked";
 
 impl RedisStore {
     /// Connects to the Redis at `url` (`redis://host:port/db`,
     /// `redis://:password@host/`).
-    /// Fails if it cannot connect now.
+    /// Fails if it cannot connect now. Logs a warning when that Redis has
+    /// no `maxmemory` (so nothing bounds the cache but entries' TTLs).
     pub async fn connect(url: &str) -> Result<RedisStore, Error> {
-        let link = Arc::new(Link {
-            client: Client::open(url).map_err(Error::new)?,
-            state: Mutex::new(LinkState {
-                conn: None,
-                retry_at: None,
-            }),
-            connecting: tokio::sync::Mutex::new(()),
-        });
-        link.conn().await?;
+        let link = Arc::new(Link::open(url).await?);
+        warn_if_unbounded(&link).await;
         Ok(RedisStore {
             link,
             prefix: "approute:cache:".to_string(),
             keep_stale: 24 * 60 * 60,
-            put: Script::new(PUT),
-            purge: Script::new(PURGE),
+            lock_lifetime: LOCK_LIFETIME,
+            scripts: Arc::new(Scripts {
+                get: Script::new(GET),
+                put: Script::new(PUT),
+                purge: Script::new(PURGE),
+                renew: Script::new(RENEW),
+                release: Script::new(RELEASE),
+            }),
         })
     }
 
@@ -196,92 +196,54 @@ impl RedisStore {
         self
     }
 
+    /// How long a fleet lock lasts unless its holder renews it (default
+    /// 3 s; renewed every second): how long the other instances wait for
+    /// one that crashed mid-run before one of them runs the handler.
+    pub fn lock_lifetime(mut self, time: Duration) -> RedisStore {
+        self.lock_lifetime = time.max(Duration::from_millis(30));
+        self
+    }
+
     fn entry(&self, key: &str) -> String {
         format!("{}e:{key}", self.prefix)
     }
-}
 
-/// Counts one request in a fixed window that starts at the key's first
-/// request. KEYS: the counter. ARGV: the window in ms.
-const HIT: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return {n, redis.call('PTTL', KEYS[1])}
-";
-
-impl RedisStore {
-    /// A `RATE_LIMIT` counter in this Redis, so that every instance sharing
-    /// it shares each client's budget. [`crate::cache::set_store`] installs
-    /// it with the store; a Redis outage lets requests through (fails
-    /// open) and says so in the log once per outage.
-    pub fn counter(&self) -> RedisCounter {
-        RedisCounter {
-            link: self.link.clone(),
-            prefix: format!("{}rate:", self.prefix),
-            hit: Script::new(HIT),
-            down: Arc::new(AtomicBool::new(false)),
+    fn generation(&self, purge: &Purge) -> Result<String, Error> {
+        match purge {
+            Purge::Path(path) => Ok(format!("{}g:p:{path}", self.prefix)),
+            Purge::Tag(tag) => Ok(format!("{}g:t:{tag}", self.prefix)),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::new(format!("RedisStore cannot purge {other:?}"))),
         }
     }
-}
 
-/// `RATE_LIMIT` counts in Redis: made by [`RedisStore::counter`].
-#[derive(Clone)]
-pub struct RedisCounter {
-    link: Arc<Link>,
-    prefix: String,
-    hit: Script,
-    /// Whether the last count failed: the outage is logged once.
-    down: Arc<AtomicBool>,
-}
+    fn lock(&self, name: &str) -> String {
+        format!("{}l:{name}", self.prefix)
+    }
 
-impl fmt::Debug for RedisCounter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisCounter")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+    /// Gives `purge`'s generation a new token in `field`.
+    async fn bump(&self, purge: &Purge, field: &str) -> Result<(), Error> {
+        let mut call = self.scripts.purge.key(self.generation(purge)?);
+        call.arg(field).arg(unique_token());
+        let _: i64 = self.link.script(&call).await?;
+        Ok(())
     }
 }
 
-impl RateCounter for RedisCounter {
-    fn hit(&self, key: RateKey, window: Duration) -> Hit {
-        let counter = self.clone();
-        let redis_key = format!("{}{}:{}", self.prefix, key.route, key.client);
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        Hit::Later(Box::pin(async move {
-            let counted = async {
-                let mut conn = counter.link.conn().await?;
-                let (requests, ttl_ms): (u64, i64) = counter
-                    .hit
-                    .key(&redis_key)
-                    .arg(window_ms)
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(|e| counter.link.failed(e))?;
-                Ok::<_, Error>(Count {
-                    requests,
-                    resets_in: Duration::from_millis(ttl_ms.max(0).unsigned_abs()),
-                })
-            };
-            match counted.await {
-                Ok(count) => {
-                    if counter.down.swap(false, Ordering::Relaxed) {
-                        tracing::warn!(target: "approute", "rate limits count in Redis again");
-                    }
-                    Some(count)
-                }
-                Err(e) => {
-                    if !counter.down.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            target: "approute",
-                            "rate limits cannot count in Redis ({e}); requests go through until it is back"
-                        );
-                    }
-                    None
-                }
-            }
-        }))
+/// Says so when Redis has no memory bound. A Redis that refuses `CONFIG`
+/// (a managed one) is assumed to be set up with one.
+async fn warn_if_unbounded(link: &Link) {
+    let asked: Result<Vec<String>, Error> = link
+        .cmd(redis::cmd("CONFIG").arg("GET").arg("maxmemory"))
+        .await;
+    if let Ok(pair) = asked {
+        if pair.get(1).is_some_and(|bytes| bytes == "0") {
+            tracing::warn!(
+                target: "approute",
+                "the Redis cache store has no maxmemory: entries stay until their TTL \
+                 (revalidate + keep_stale); set maxmemory and maxmemory-policy allkeys-lru"
+            );
+        }
     }
 }
 
@@ -290,14 +252,9 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
             .field("keep_stale", &self.keep_stale)
+            .field("lock_lifetime", &self.lock_lifetime)
             .finish_non_exhaustive()
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl CacheStore for RedisStore {
@@ -305,15 +262,23 @@ impl CacheStore for RedisStore {
         Some(Box::new(self.counter()))
     }
 
+    fn fleet_locks(&self) -> Option<&dyn FleetLocks> {
+        Some(self)
+    }
+
     fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
         Box::pin(async move {
-            let mut conn = self.link.conn().await?;
-            let bytes: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(self.entry(key.as_str()))
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.link.failed(e))?;
-            bytes.map(|b| CachedAnswer::from_bytes(&b)).transpose()
+            let call = self.scripts.get.key(self.entry(key.as_str()));
+            let found: Option<(Vec<u8>, i64)> = self.link.script(&call).await?;
+            let Some((bytes, stale)) = found else {
+                return Ok(None);
+            };
+            let answer = CachedAnswer::from_bytes(&bytes)?;
+            Ok(Some(if stale == 1 {
+                answer.marked_stale()
+            } else {
+                answer
+            }))
         })
     }
 
@@ -323,46 +288,88 @@ impl CacheStore for RedisStore {
         answer: CachedAnswer,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let mut conn = self.link.conn().await?;
             let ttl = answer.revalidate().as_secs().max(1) + self.keep_stale;
-            let now = now_secs();
-            let mut call = self.put.key(self.entry(key.as_str()));
-            call.key(format!("{}p:{}", self.prefix, answer.path()));
+            let mut call = self.scripts.put.key(self.entry(key.as_str()));
+            call.key(self.generation(&Purge::Path(answer.path().to_string()))?);
             for tag in answer.tags() {
-                call.key(format!("{}t:{tag}", self.prefix));
+                call.key(self.generation(&Purge::Tag(tag.clone()))?);
             }
-            call.arg(answer.to_bytes())
-                .arg(ttl)
-                .arg(now + ttl)
-                .arg(now)
-                .arg(key.as_str());
-            let _: i64 = call
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| self.link.failed(e))?;
+            call.arg(answer.to_bytes()).arg(ttl).arg(unique_token());
+            let _: i64 = self.link.script(&call).await?;
             Ok(())
         })
     }
 
     fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
-        let index = match purge {
-            Purge::Path(path) => format!("{}p:{path}", self.prefix),
-            Purge::Tag(tag) => format!("{}t:{tag}", self.prefix),
-        };
-        Box::pin(self.purge_index(index))
+        Box::pin(self.bump(purge, "x"))
+    }
+
+    fn mark_stale<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.bump(purge, "s"))
     }
 }
 
-impl RedisStore {
-    async fn purge_index(&self, index: String) -> Result<(), Error> {
-        let mut conn = self.link.conn().await?;
-        let _: i64 = self
-            .purge
-            .key(index)
-            .arg(format!("{}e:", self.prefix))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.link.failed(e))?;
-        Ok(())
+impl FleetLocks for RedisStore {
+    fn lifetime(&self) -> Duration {
+        self.lock_lifetime
     }
+
+    fn try_lock<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let mut set = redis::cmd("SET");
+            set.arg(self.lock(name)).arg(holder).arg("NX").arg("PX");
+            set.arg(millis(self.lock_lifetime));
+            let taken: Option<String> = self.link.cmd(&set).await?;
+            Ok(taken.is_some())
+        })
+    }
+
+    fn renew<'a>(&'a self, name: &'a str, holder: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let mut call = self.scripts.renew.key(self.lock(name));
+            call.arg(holder).arg(millis(self.lock_lifetime));
+            let renewed: i64 = self.link.script(&call).await?;
+            Ok(renewed == 1)
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        panicked: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut call = self.scripts.release.key(self.lock(name));
+            call.arg(holder).arg(if panicked { "1" } else { "0" });
+            // Long enough for every waiter to look once (they poll at
+            // least every 100 ms).
+            call.arg(1000);
+            let _: i64 = self.link.script(&call).await?;
+            Ok(())
+        })
+    }
+
+    fn state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<super::store::LockState, Error>> {
+        use super::store::LockState;
+        Box::pin(async move {
+            let held: Option<String> = self
+                .link
+                .cmd(redis::cmd("GET").arg(self.lock(name)))
+                .await?;
+            Ok(match held.as_deref() {
+                None => LockState::Free,
+                Some(PANICKED) => LockState::Panicked,
+                Some(_) => LockState::Held,
+            })
+        })
+    }
+}
+
+fn millis(time: Duration) -> u64 {
+    u64::try_from(time.as_millis()).unwrap_or(u64::MAX).max(1)
 }

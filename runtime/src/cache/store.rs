@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use super::answer::CachedAnswer;
 use super::error::Error;
@@ -75,6 +76,23 @@ pub trait CacheStore: Send + Sync + 'static {
     /// Drops every answer `purge` names, at once.
     fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Marks every answer `purge` names stale: the next request for one
+    /// gets it at once and starts one refresh (Next.js 16's
+    /// `revalidateTag(tag, 'max')`). A store gives back such an answer
+    /// through [`CachedAnswer::marked_stale`]. The default drops them, as
+    /// [`CacheStore::purge`] does: a store that cannot mark them still
+    /// never serves them as fresh.
+    fn mark_stale<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        self.purge(purge)
+    }
+
+    /// Locks every instance that shares this store takes before running a
+    /// handler for a cold or stale answer, so the fleet runs it once.
+    /// `None` (the default): single flight holds within this process only.
+    fn fleet_locks(&self) -> Option<&dyn FleetLocks> {
+        None
+    }
+
     /// Where `RATE_LIMIT` counts when this is the process's store: a store
     /// several instances share gives them one budget per client. `None`
     /// (the default) counts in the process.
@@ -102,7 +120,62 @@ impl<S: CacheStore + ?Sized> CacheStore for std::sync::Arc<S> {
         (**self).purge(purge)
     }
 
+    fn mark_stale<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        (**self).mark_stale(purge)
+    }
+
+    fn fleet_locks(&self) -> Option<&dyn FleetLocks> {
+        (**self).fleet_locks()
+    }
+
     fn rate_counter(&self) -> Option<Box<dyn RateCounter>> {
         (**self).rate_counter()
     }
+}
+
+/// Short-lived locks shared by every instance of an app (Redis `SET NX
+/// PX`): the instance that holds a key's lock runs its handler, the others
+/// wait for its answer. A holder renews its lock while the handler runs;
+/// one that crashed stops renewing, and its lock lapses after
+/// [`FleetLocks::lifetime`].
+///
+/// `holder` is a token unique to one handler run: renewing and releasing
+/// act only when the lock is still the caller's.
+pub trait FleetLocks: Send + Sync {
+    /// How long a lock lasts unless renewed; renewed every third of it.
+    fn lifetime(&self) -> Duration;
+
+    /// Takes the lock `name` for `holder` unless someone holds it; `true`
+    /// when taken.
+    fn try_lock<'a>(&'a self, name: &'a str, holder: &'a str)
+        -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Extends `holder`'s lock by a lifetime; `false` when it is no longer
+    /// `holder`'s (it lapsed).
+    fn renew<'a>(&'a self, name: &'a str, holder: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Gives the lock up, if it is still `holder`'s. After a panic it
+    /// stays a moment as [`LockState::Panicked`], so that the instances
+    /// waiting on it answer `500` as the run did rather than each run the
+    /// handler again.
+    fn release<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        panicked: bool,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Whether someone holds the lock.
+    fn state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<LockState, Error>>;
+}
+
+/// What [`FleetLocks::state`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockState {
+    /// Nobody holds it.
+    Free,
+    /// An instance holds it (and renews it while its handler runs).
+    Held,
+    /// The run that held it just panicked.
+    Panicked,
 }

@@ -185,6 +185,30 @@ async fn public_notes_have_a_page_private_ones_do_not() {
     );
 }
 
+/// The page's query is `cached` under the `feed` tag, which a change to a
+/// public note purges: an edit, or making the note private, shows at once.
+#[tokio::test]
+async fn a_public_note_page_shows_a_change_at_once() {
+    let app = TestApp::start().await;
+    let alice = app.user("alice@example.com").await;
+    let note = alice.create_note("first", "", true).await;
+    let page = format!("/notes/{}", note["id"]);
+    let url = format!("/api/notes/{}", note["id"]);
+    let anyone = app.client();
+    assert!(anyone.get(&page).await.text().contains("<h1>first</h1>"));
+    assert!(anyone.get(&page).await.text().contains("<h1>first</h1>"));
+    let edit = alice
+        .patch_json(&url, &serde_json::json!({"title": "second"}))
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text());
+    assert!(anyone.get(&page).await.text().contains("<h1>second</h1>"));
+    let hide = alice
+        .patch_json(&url, &serde_json::json!({"public": false}))
+        .await;
+    assert_eq!(hide.status, 200, "{}", hide.text());
+    assert_eq!(anyone.get(&page).await.status, 404);
+}
+
 #[tokio::test]
 async fn the_web_page_and_the_health_check() {
     let app = TestApp::start().await;

@@ -1,10 +1,15 @@
 //! `GET /notes/{id}`: a public note as an HTML page, rendered on the
 //! server from the database: the page the feed links to. A note that does
 //! not exist or is not public is the same `404`.
+//!
+//! The query goes through `approute::cache::cached` (Next.js's
+//! `unstable_cache`): kept for 60 s under the `feed` tag, which every
+//! change to a public note purges, on every instance with `REDIS_URL`.
 
 use approute::axum::extract::{Path, State};
 use approute::axum::http::StatusCode;
 use approute::axum::response::Html;
+use approute::cache::{cached, CacheOptions};
 
 use crate::error::ApiError;
 use crate::notes;
@@ -24,7 +29,9 @@ pub async fn GET(
     let Ok(id) = id.parse::<i64>() else {
         return Err(not_found());
     };
-    match notes::get_public(&state, id).await {
+    let options = CacheOptions::revalidate(60).tag(crate::feed_cache::FEED_TAG);
+    let query = async move { notes::get_public(&state, id).await };
+    match cached(&format!("public-note:{id}"), options, query).await {
         Ok(Some(note)) => {
             let body = format!(
                 "<article><h1>{}</h1><pre>{}</pre></article>",
