@@ -32,6 +32,7 @@ pub mod check;
 pub mod config;
 pub mod emit;
 pub mod error;
+pub mod href;
 pub mod middleware;
 pub mod model;
 pub mod order;
@@ -40,6 +41,7 @@ pub mod patterns;
 pub mod public;
 pub mod scan;
 pub mod segment;
+pub mod signature;
 pub mod suggest;
 #[cfg(test)]
 mod testkit;
@@ -203,6 +205,7 @@ fn make_route(file: RouteFile, url: segment::FileUrl, exports: parse::Exports) -
         any_method: exports.any_method,
         config: exports.config,
         middleware: Vec::new(),
+        signatures: exports.signatures,
     }
 }
 

@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use syn::{Item, UseTree, Visibility};
 
 use crate::error::{Diagnostic, Location};
-use crate::model::{Convention, Export, Method, RouteConfig, RouteFile};
+use crate::model::{Convention, Export, Method, RouteConfig, RouteFile, Signature};
 use crate::suggest;
 
 /// What a route file exports.
@@ -16,6 +16,8 @@ pub struct Exports {
     pub any_method: bool,
     /// Its config constants.
     pub config: RouteConfig,
+    /// What each handler's signature says, sorted like `methods`.
+    pub signatures: Vec<Signature>,
 }
 
 /// The name of the one-handler form of a `pages/api` file, after Next.js's
@@ -111,7 +113,12 @@ pub fn parse_route_file(
             .at(Location::file(path)),
         );
     }
+    let mut names: Vec<&str> = methods.iter().map(|e| e.method.as_str()).collect();
+    if found.any_method.is_some() {
+        names.push(ANY_METHOD_HANDLER);
+    }
     let exports = Exports {
+        signatures: crate::signature::read(&file, &names),
         methods,
         any_method: found.any_method.is_some(),
         config,
