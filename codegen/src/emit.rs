@@ -298,7 +298,7 @@ impl<'a> Emitter<'a> {
         };
         let _ = writeln!(
             out,
-            "#[allow(dead_code)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{"
+            "// `#[deprecated]` marks the API document, not the build.\n#[allow(dead_code, deprecated)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{"
         );
         if checked {
             let _ = writeln!(

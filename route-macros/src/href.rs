@@ -32,8 +32,14 @@ impl Parse for Call {
             if input.is_empty() {
                 break;
             }
-            let name: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
+            let expected = |e: syn::Error| {
+                syn::Error::new(
+                    e.span(),
+                    "expected a parameter as `name = value`, e.g. `id = 42`",
+                )
+            };
+            let name: Ident = input.parse().map_err(expected)?;
+            input.parse::<Token![=]>().map_err(expected)?;
             args.push((name, input.parse()?));
         }
         Ok(Call {

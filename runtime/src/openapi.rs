@@ -71,6 +71,21 @@ impl Serialize for OpenApi {
     }
 }
 
+/// So that a route serving the document (`Json<OpenApi>`) is described too.
+impl schemars::JsonSchema for OpenApi {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OpenApi".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "An OpenAPI 3.1 document",
+            "required": ["openapi", "info"],
+        })
+    }
+}
+
 /// The extension listing what the document leaves open.
 pub const LEFT_OPEN: &str = "x-approute-left-open";
 

@@ -41,11 +41,13 @@ pub(super) fn emit_href_stub(out: &mut String, module: &str) {
     );
 }
 
+/// Exported (under a name unique to the module) so that other crates, such
+/// as the app's integration tests, can call `app::href!` too.
 fn write_macro(out: &mut String, module: &str, body: &str) {
     let name = format!("__approute_href_{module}");
     let _ = write!(
         out,
-        "#[doc(hidden)] #[allow(unused_macros)] macro_rules! {name} {{ ($($args:tt)*) => {{ {body} }}; }}\n\
-         {DOC}#[allow(unused_imports)] pub(crate) use {name} as href;\n"
+        "#[doc(hidden)] #[macro_export] macro_rules! {name} {{ ($($args:tt)*) => {{ {body} }}; }}\n\
+         {DOC}#[allow(unused_imports)] pub use {name} as href;\n"
     );
 }

@@ -136,7 +136,7 @@ impl Emitter<'_> {
             None => {
                 let _ = writeln!(
                     out,
-                    "op.leave_open({});",
+                    "op.default_response(None);\nop.leave_open({});",
                     lit(&format!("`{}` is re-exported (`pub use .. as {}`), so its signature is not in the route file", signature.name, signature.name))
                 );
             }
