@@ -170,6 +170,13 @@ impl<K, V, const N: usize, T: DescribeOutput> DescribeOutput for (StatusCode, [(
     }
 }
 
+/// A status with headers and no body (`204` with `Set-Cookie`).
+impl<K, V, const N: usize> DescribeOutput for (StatusCode, [(K, V); N]) {
+    fn describe_output(op: &mut Operation<'_>, statuses: &[u16]) {
+        StatusCode::describe_output(op, statuses);
+    }
+}
+
 /// Headers in front of a body leave its status as it was.
 impl<K, V, const N: usize, T: DescribeOutput> DescribeOutput for ([(K, V); N], T) {
     fn describe_output(op: &mut Operation<'_>, statuses: &[u16]) {
