@@ -23,7 +23,7 @@ approute::app!(); // defines `mod app` with `app::router()` and `app::ROUTES`
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    approute::serve::init_logging();
+    let _logs = approute::serve::init_logging();
     approute::serve(app::router()).routes(app::ROUTES).await
 }
 ";

@@ -10,6 +10,8 @@
 //! took most of the macro's time in unoptimized builds (proc macros build at
 //! opt-level 0 by default).
 
+mod href;
+mod openapi;
 mod tables;
 
 use std::collections::BTreeSet;
@@ -31,6 +33,8 @@ pub struct EmitOptions {
     pub trailing_slash: TrailingSlash,
     /// Name of the generated module.
     pub module: Option<String>,
+    /// Emit `openapi()` (`approute`'s `openapi` feature).
+    pub openapi: bool,
 }
 
 /// Rust source of a type, known to parse as one: checked when it is made,
@@ -87,6 +91,10 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> String {
         emitter.emit_build_route(&mut out, index);
     }
     emitter.emit_router(&mut out);
+    href::emit_href(&mut out, tree, options);
+    if options.openapi {
+        emitter.emit_openapi(&mut out);
+    }
     out.push_str("}\n");
     out
 }
@@ -97,15 +105,21 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> String {
 /// errors. `router()` keeps its real signature: a generic one would leave
 /// `let r = app::router();` with a type to infer, one more error.
 pub fn emit_stub(options: &EmitOptions) -> String {
-    format!(
+    let mut out = format!(
         "#[allow(dead_code)] pub mod {} {{\n{}\
          pub static ROUTES: &[::approute::RouteInfo] = &[];\n\
          pub static PUBLIC_FILES: &[::approute::PublicFile] = &[];\n\
-         {} {{ ::approute::__private::Router::new() }}\n}}\n",
+         {} {{ ::approute::__private::Router::new() }}\n",
         options.module(),
         options.glob_import(),
         router_signature(options.state()),
-    )
+    );
+    href::emit_href_stub(&mut out, options.module());
+    if options.openapi {
+        out.push_str("pub fn openapi() -> ::approute::openapi::OpenApi { ::approute::__private::openapi::Document::new(\"\", \"\").finish() }\n");
+    }
+    out.push_str("}\n");
+    out
 }
 
 fn router_signature(state: &str) -> String {
@@ -284,7 +298,7 @@ impl<'a> Emitter<'a> {
         };
         let _ = writeln!(
             out,
-            "#[allow(dead_code)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{"
+            "// `#[deprecated]` marks the API document, not the build.\n#[allow(dead_code, deprecated)]\nfn build_{module}() -> rt::MethodRouter<{state}> {{"
         );
         if checked {
             let _ = writeln!(

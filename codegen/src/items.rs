@@ -27,6 +27,14 @@ pub struct TopItems {
 pub struct TopFn {
     pub ident: Ident,
     pub public: bool,
+    /// Its bytes in the file, attributes and body included.
+    span: (usize, usize),
+}
+
+/// The whole function `f` of `source`, body included, parsed by syn; `None`
+/// if it does not parse (rustc will say why).
+pub fn parse_fn(source: &str, f: &TopFn) -> Option<syn::ItemFn> {
+    syn::parse2(lex_at(source, f.span).ok()?).ok()
 }
 
 /// The items of `source`, or the first syntax error the scan or syn sees.
@@ -40,6 +48,7 @@ pub fn top_items(source: &str) -> Result<TopItems, syn::Error> {
                     items.fns.push(TopFn {
                         ident: ident_at(source, start, end)?,
                         public: head.public,
+                        span: item.span,
                     });
                 }
             }

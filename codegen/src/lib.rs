@@ -33,6 +33,7 @@ pub mod check;
 pub mod config;
 pub mod emit;
 pub mod error;
+pub mod href;
 pub mod items;
 pub mod middleware;
 pub mod model;
@@ -43,6 +44,7 @@ pub mod precompress;
 pub mod public;
 pub mod scan;
 pub mod segment;
+pub mod signature;
 pub mod suggest;
 #[cfg(test)]
 mod testkit;
@@ -147,7 +149,7 @@ pub fn load(options: &Options) -> Result<RouteTree, Vec<Diagnostic>> {
     let mut bad_folders = BTreeMap::new();
     let mut routes = Vec::new();
     let files: Vec<RouteFile> = app.routes.into_iter().chain(pages).collect();
-    let parsed = parse::parse_route_files(&files);
+    let parsed = parse::parse_route_files(&files, options.emit.openapi);
     for (file, parsed) in files.into_iter().zip(parsed) {
         let url = segment::file_url(&file, &mut bad_folders);
         let (exports, mut file_problems) = match parsed {
@@ -225,6 +227,7 @@ fn make_route(file: RouteFile, url: segment::FileUrl, exports: parse::Exports) -
         any_method: exports.any_method,
         config: exports.config,
         middleware: Vec::new(),
+        signatures: exports.signatures,
     }
 }
 

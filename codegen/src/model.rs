@@ -156,6 +156,43 @@ pub struct Route {
     /// Indices into [`RouteTree::middleware`] of the middleware wrapping
     /// this route, outermost (closest to `app/`) first.
     pub middleware: Vec<usize>,
+    /// What each handler's signature and body say, for `app::openapi()`;
+    /// sorted like `exports` (a `pages/api` file's `handler` alone).
+    pub signatures: Vec<Signature>,
+}
+
+/// What the OpenAPI document takes from one handler (`signature.rs`
+/// reads it): everything the file shows, nothing rustc must resolve.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Signature {
+    /// The exported name: `GET`, or `handler` in a `pages/api` file.
+    pub name: String,
+    /// The number of arguments; `None` for a re-export (`pub use x as
+    /// GET`), whose signature is in another file.
+    pub arity: Option<usize>,
+    /// The return type as written, for notes: `Result<Json<Note>, ApiError>`.
+    pub return_type: String,
+    /// The return type is a `Result<T, E>`: `T` answers, `E` describes
+    /// its errors.
+    pub returns_result: bool,
+    /// The statuses the returned expressions name (`Ok((StatusCode::CREATED,
+    /// ..))`, `Redirect::temporary(..)`), in order, once each.
+    pub statuses: Vec<Status>,
+    /// The doc comment's first paragraph, one line.
+    pub summary: String,
+    /// The rest of the doc comment.
+    pub description: String,
+    /// `#[deprecated]`.
+    pub deprecated: bool,
+}
+
+/// A status a handler's returned expression names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// `StatusCode::CREATED`: the constant's name, for rustc to resolve.
+    Constant(String),
+    /// What a constructor implies: `Redirect::temporary` is 307.
+    Code(u16),
 }
 
 /// A `middleware.rs`: wraps every route in its folder and below.

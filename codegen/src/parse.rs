@@ -5,7 +5,7 @@ use syn::{UseTree, Visibility};
 
 use crate::error::{Diagnostic, Location};
 use crate::items::top_items;
-use crate::model::{Convention, Export, Method, RouteConfig, RouteFile};
+use crate::model::{Convention, Export, Method, RouteConfig, RouteFile, Signature};
 use crate::suggest;
 
 /// What a route file exports.
@@ -17,6 +17,8 @@ pub struct Exports {
     pub any_method: bool,
     /// Its config constants.
     pub config: RouteConfig,
+    /// What each handler's signature says, sorted like `methods`.
+    pub signatures: Vec<Signature>,
 }
 
 /// The name of the one-handler form of a `pages/api` file, after Next.js's
@@ -112,6 +114,7 @@ pub fn parse_route_file(
         );
     }
     let exports = Exports {
+        signatures: Vec::new(),
         methods,
         any_method: found.any_method.is_some(),
         config,
@@ -126,14 +129,22 @@ pub type Parsed = Result<(Exports, Vec<Diagnostic>), Diagnostic>;
 /// macro's time and each file stands alone, so large trees are split over
 /// the machine's cores (an incremental build leaves them idle while the one
 /// crate that changed recompiles).
-pub fn parse_route_files(files: &[RouteFile]) -> Vec<Parsed> {
+///
+/// With `signatures` (for `app::openapi()`) it also reads what each
+/// handler's signature says, which parses the handlers' bodies.
+pub fn parse_route_files(files: &[RouteFile], signatures: bool) -> Vec<Parsed> {
     let one = |file: &RouteFile| -> Parsed {
         let source = read(file)?;
-        Ok(parse_route_file(
-            &file.display_path,
-            &source,
-            file.convention,
-        ))
+        let (mut exports, problems) =
+            parse_route_file(&file.display_path, &source, file.convention);
+        if signatures {
+            let mut names: Vec<&str> = exports.methods.iter().map(|e| e.method.as_str()).collect();
+            if exports.any_method {
+                names.push(ANY_METHOD_HANDLER);
+            }
+            exports.signatures = crate::signature::read(&source, &names);
+        }
+        Ok((exports, problems))
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     // Below this, starting threads costs more than it saves.

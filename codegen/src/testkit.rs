@@ -39,6 +39,7 @@ pub fn build_routes(folders: &[&str]) -> Vec<Route> {
                 }],
                 any_method: false,
                 config: RouteConfig::default(),
+                signatures: Vec::new(),
             };
             crate::make_route(file, url, exports)
         })

@@ -29,6 +29,7 @@ const CASES: &[(&str, Configure)] = &[
     ("pages", |_| {}),
     ("public", |_| {}),
     ("config", |_| {}),
+    ("openapi", |o| o.emit.openapi = true),
     ("state-and-trailing-slash", |o| {
         o.emit.state = Some(StateType::parse("crate::AppState").unwrap());
         o.emit.trailing_slash = TrailingSlash::Add;

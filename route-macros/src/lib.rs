@@ -26,6 +26,7 @@ pub fn app(input: TokenStream) -> TokenStream {
     options.emit.state = args.state;
     options.emit.trailing_slash = args.trailing_slash;
     options.emit.module = args.module;
+    options.emit.openapi = cfg!(feature = "openapi");
 
     // Parse route files with proc-macro2's own lexer so spans carry their
     // real line and column in the route file, not the macro call site.
@@ -64,6 +65,19 @@ fn errors(problems: &[approute_codegen::Diagnostic], emit: &EmitOptions) -> Toke
     }
     .into()
 }
+
+/// The work behind `app::href!`, which calls it with the tree's route ids:
+/// `href!(["/", "/api/users/[id]"] strip; "/api/users/[id]", id = 42)`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn href(input: TokenStream) -> TokenStream {
+    match syn::parse::<href::Call>(input) {
+        Ok(call) => call.expand().into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+mod href;
 
 #[derive(Default)]
 struct Args {

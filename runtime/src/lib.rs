@@ -17,8 +17,11 @@ mod checks;
 mod client_addr;
 pub mod compress;
 mod error;
+mod href;
 mod methods;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod params;
 mod public;
 pub mod rate_limit;
@@ -49,11 +52,15 @@ pub mod __private {
     pub use crate::checks::{
         finish_route as route, Check, RouteSource, SharedRoute, TrailingSlash,
     };
+    pub use crate::href::{href_end, href_rest, href_segment};
     pub use crate::methods::{auto_options, method_not_allowed};
     pub use crate::middleware::{with_layer, with_middleware};
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::__private as openapi;
     pub use crate::public::{public_file, public_routes, PublicRoute};
     pub use crate::rate_limit::rate_limited;
     pub use crate::redirect::{redirect_with_slash, redirect_without_slash};
+    pub use approute_macros::href;
     pub use axum::handler::Handler;
     pub use axum::routing::{any, MethodRouter};
     pub use axum::Router;

@@ -34,6 +34,8 @@ approute::app!(
 
 approute::app!(dir = "fixtures/mw/app", module = mw, state = Counter);
 approute::app!(dir = "fixtures/limits/app", module = limits);
+approute::app!(dir = "fixtures/openapi/app", module = openapi_app);
+pub mod openapi_types;
 approute::app!(
     dir = "fixtures/rate-limit/app",
     module = rate_limited,

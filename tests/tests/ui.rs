@@ -45,6 +45,8 @@ ui_cases! {
     middleware_mistakes => "middleware-mistakes",
     pages_conflicts => "pages-conflicts",
     public_page_conflict => "public-page-conflict",
+    href_mistakes => "href-mistakes",
+    href_in_a_broken_tree => "href-in-a-broken-tree",
 }
 
 fn ui_dir() -> PathBuf {
@@ -53,7 +55,9 @@ fn ui_dir() -> PathBuf {
 
 fn check(case: &str) {
     let case_dir = ui_dir().join(case);
-    let app = Scratch::new(&format!("ui-{case}"), &[("src/main.rs", MAIN)]);
+    // A case that calls the app's items has its own `main.rs`.
+    let main = std::fs::read_to_string(case_dir.join("main.rs")).unwrap_or_else(|_| MAIN.into());
+    let app = Scratch::new(&format!("ui-{case}"), &[("src/main.rs", &main)]);
     for folder in ["app", "pages", "public"] {
         if case_dir.join(folder).is_dir() {
             app.copy_tree(&case_dir.join(folder), folder);

@@ -39,6 +39,7 @@ fn the_stub_has_the_real_modules_public_items() {
             state: Some(state),
             trailing_slash: TrailingSlash::Add,
             module: Some("routes".into()),
+            openapi: true,
         },
     ] {
         let stub = emit_stub(&options);

@@ -6,6 +6,7 @@
 
 use approute::axum::response::Html;
 
+/// The web page.
 pub async fn GET() -> Html<&'static str> {
     Html(include_str!("../public/index.html"))
 }

@@ -24,7 +24,16 @@ pub const COOKIE: &str = "session";
 /// The signed-in user, put in the request by the private folder's
 /// middleware. As a handler argument it answers `401` when there is none,
 /// so a route can never run unauthenticated by mistake.
-#[derive(Clone, Debug, Serialize)]
+/// What sign-up and sign-in answer with.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct SignedIn {
+    pub user: CurrentUser,
+}
+
+/// A session cookie for a response: what sign-up, sign-in and sign-out set.
+pub type SetCookie = [(approute::axum::http::HeaderName, HeaderValue); 1];
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct CurrentUser {
     pub id: i64,
     pub email: String,

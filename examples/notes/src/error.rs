@@ -11,6 +11,9 @@ use approute::axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use approute::openapi::schemars::{JsonSchema, Schema, SchemaGenerator};
+use approute::openapi::{DescribeInput, ErrorResponses, Operation};
+
 /// An error answer: a status, a message, and for validation errors what is
 /// wrong with each field.
 #[derive(Debug)]
@@ -145,6 +148,47 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// The body of every error answer, for the API document.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct ErrorDetail {
+    status: u16,
+    message: String,
+    /// What is wrong with each field (a `422`).
+    fields: Option<BTreeMap<String, String>>,
+}
+
+/// Every status an `ApiError` can be, said once for the API document
+/// (`app::openapi()`) rather than on each handler.
+impl ErrorResponses for ApiError {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (400, "the request is malformed"),
+        (401, "not signed in, or a wrong email or password"),
+        (403, "a write from another site"),
+        (404, "no such thing, or not yours"),
+        (
+            409,
+            "a conflict: the email is taken, the note changed, the event was seen",
+        ),
+        (413, "the body is too big"),
+        (415, "the body is not JSON"),
+        (422, "well-formed, but the values are wrong"),
+        (429, "too many attempts; see `Retry-After`"),
+        (500, "internal error"),
+        (503, "busy or not configured; see `Retry-After`"),
+    ];
+
+    fn body_schema(generator: &mut SchemaGenerator) -> Option<Schema> {
+        Some(generator.subschema_for::<ErrorBody>())
+    }
+}
+
 /// `Json<T>` whose rejections are JSON errors like every other error here.
 pub struct JsonBody<T>(pub T);
 
@@ -158,5 +202,12 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let Json(value) = Json::<T>::from_request(req, state).await?;
         Ok(JsonBody(value))
+    }
+}
+
+/// In the API document, a `JsonBody<T>` is the `Json<T>` it wraps.
+impl<T: JsonSchema> DescribeInput for JsonBody<T> {
+    fn describe_input(operation: &mut Operation<'_>) {
+        Json::<T>::describe_input(operation)
     }
 }

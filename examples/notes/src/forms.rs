@@ -14,7 +14,7 @@ use crate::util::{url_encode, wants_json};
 /// `303` to `/?created=<id>`, or `201` with the note for a JSON client.
 pub fn created(headers: &HeaderMap, note: Note) -> Response {
     if wants_json(headers) {
-        let location = format!("/api/notes/{}", note.id);
+        let location = crate::app::href!("/api/notes/[id]", id = note.id);
         return (
             StatusCode::CREATED,
             [(header::LOCATION, location)],
@@ -22,7 +22,7 @@ pub fn created(headers: &HeaderMap, note: Note) -> Response {
         )
             .into_response();
     }
-    Redirect::to(&format!("/?created={}", note.id)).into_response()
+    Redirect::to(&format!("{}?created={}", crate::app::href!("/"), note.id)).into_response()
 }
 
 /// `303` to `/?error=<message>`, or the JSON error for a JSON client.
@@ -40,5 +40,10 @@ pub fn failed(headers: &HeaderMap, error: ApiError) -> Response {
             .collect();
         problems.join("; ")
     };
-    Redirect::to(&format!("/?error={}", url_encode(&message))).into_response()
+    Redirect::to(&format!(
+        "{}?error={}",
+        crate::app::href!("/"),
+        url_encode(&message)
+    ))
+    .into_response()
 }

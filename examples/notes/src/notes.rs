@@ -23,7 +23,7 @@ pub const MAX_LIMIT: i64 = 100;
 pub const DEFAULT_LIMIT: i64 = 20;
 
 /// A note as the API shows it. Times are milliseconds since the epoch.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Note {
     pub id: i64,
     pub title: String,
@@ -53,7 +53,7 @@ impl Note {
 }
 
 /// A new note, from JSON, a form or an upload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
     pub title: String,
@@ -64,7 +64,7 @@ pub struct NewNote {
 }
 
 /// A change to a note: only the fields given change.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotePatch {
     pub title: Option<String>,
@@ -125,7 +125,7 @@ impl NotePatch {
 }
 
 /// One page of a user's notes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Page {
     pub notes: Vec<Note>,
     /// How many notes match, over all pages.

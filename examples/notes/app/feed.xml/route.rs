@@ -24,6 +24,7 @@ pub const CACHE_TAGS: &[&str] = &["feed"];
 /// (which carries the session cookie) may be answered from the cache too.
 pub const CACHE_CREDENTIALED: bool = true;
 
+/// RSS of the newest public notes.
 pub async fn GET(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let notes = notes::latest_public(&state, 50).await?;
     let base = &state.config.public_url;
@@ -34,7 +35,10 @@ pub async fn GET(State(state): State<AppState>) -> Result<impl IntoResponse, Api
     xml.push_str(&format!("<link>{}/</link>\n", escape_html(base)));
     xml.push_str("<description>The newest public notes</description>\n");
     for note in &notes {
-        let link = escape_html(&format!("{base}/notes/{}", note.id));
+        let link = escape_html(&format!(
+            "{base}{}",
+            crate::app::href!("/notes/[id]", id = note.id)
+        ));
         let date = httpdate::fmt_http_date(
             std::time::UNIX_EPOCH
                 + std::time::Duration::from_millis(note.created_at.max(0).unsigned_abs()),

@@ -8,10 +8,12 @@ use approute::axum::response::IntoResponse;
 use crate::AppState;
 
 /// The sitemap's address is the configured public URL, as in the feed.
+/// Rules for crawlers.
 pub async fn GET(State(state): State<AppState>) -> impl IntoResponse {
     let body = format!(
-        "User-agent: *\nAllow: /\nDisallow: /api/\n\nSitemap: {}/feed.xml\n",
-        state.config.public_url
+        "User-agent: *\nAllow: /\nDisallow: /api/\n\nSitemap: {}{}\n",
+        state.config.public_url,
+        crate::app::href!("/feed.xml")
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
 }

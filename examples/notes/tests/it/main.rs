@@ -7,6 +7,7 @@ mod concurrency;
 mod crud;
 mod forms;
 mod legacy;
+mod openapi;
 mod pages;
 mod signin_load;
 mod sse;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::AppState;
 
+/// Whether the database answers.
 pub async fn GET(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.backend.name();
     match state.db.ping().await {

@@ -16,6 +16,7 @@ use crate::notes;
 use crate::util::escape_html;
 use crate::AppState;
 
+/// A public note as a web page.
 pub async fn GET(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -48,12 +49,13 @@ pub async fn GET(
 }
 
 fn page(title: &str, body: &str) -> String {
+    let (home, feed) = (crate::app::href!("/"), crate::app::href!("/feed.xml"));
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feed.xml\">\
+         <title>{}</title><link rel=\"alternate\" type=\"application/rss+xml\" href=\"{feed}\">\
          </head><body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto\">\
-         {body}<p><a href=\"/\">Notes</a> · <a href=\"/feed.xml\">RSS</a></p></body></html>",
+         {body}<p><a href=\"{home}\">Notes</a> · <a href=\"{feed}\">RSS</a></p></body></html>",
         escape_html(title)
     )
 }

@@ -9,6 +9,7 @@ use approute::axum::response::IntoResponse;
 use crate::auth::CurrentUser;
 use crate::AppState;
 
+/// Server-sent events with the signed-in user's note changes.
 pub async fn GET(State(state): State<AppState>, user: CurrentUser) -> impl IntoResponse {
     crate::events::stream(&state, user.id)
 }

@@ -5,6 +5,7 @@ use approute::axum::Json;
 
 use crate::auth::CurrentUser;
 
+/// Who is signed in.
 pub async fn GET(user: CurrentUser) -> Json<CurrentUser> {
     Json(user)
 }

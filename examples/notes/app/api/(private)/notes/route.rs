@@ -10,17 +10,16 @@
 use std::collections::BTreeMap;
 
 use approute::axum::extract::{Query, State};
-use approute::axum::http::{header, StatusCode};
-use approute::axum::response::IntoResponse;
+use approute::axum::http::{header, HeaderName, StatusCode};
 use approute::axum::Json;
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, JsonBody};
-use crate::notes::{self, NewNote, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::notes::{self, NewNote, Note, Page, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     #[serde(default)]
     q: String,
@@ -28,6 +27,10 @@ pub struct ListQuery {
     offset: Option<String>,
 }
 
+/// A page of the signed-in user's notes, newest first.
+///
+/// `q` searches titles and bodies; `limit` (1 to 100, default 20) and
+/// `offset` page through them.
 pub async fn GET(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -64,13 +67,14 @@ pub async fn GET(
     ))
 }
 
+/// Creates a note.
 pub async fn POST(
     State(state): State<AppState>,
     user: CurrentUser,
     JsonBody(new): JsonBody<NewNote>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Note>), ApiError> {
     let note = notes::create(&state, user.id, new.validate()?).await?;
-    let location = format!("/api/notes/{}", note.id);
+    let location = crate::app::href!("/api/notes/[id]", id = note.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],

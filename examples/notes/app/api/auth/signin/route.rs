@@ -13,12 +13,10 @@
 
 use approute::axum::extract::State;
 use approute::axum::http::{header, HeaderMap, Method};
-use approute::axum::response::IntoResponse;
 use approute::axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::auth;
+use crate::auth::{self, CurrentUser, SetCookie, SignedIn};
 use crate::error::{ApiError, JsonBody};
 use crate::proxy::Arrival;
 use crate::AppState;
@@ -26,18 +24,19 @@ use crate::AppState;
 /// Ten sign-ins per minute per client address.
 pub const RATE_LIMIT: (u32, u64) = (10, 60);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct SignIn {
     email: String,
     password: String,
 }
 
+/// Signs in with an email and a password.
 pub async fn POST(
     State(state): State<AppState>,
     arrival: Arrival,
     headers: HeaderMap,
     JsonBody(form): JsonBody<SignIn>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(SetCookie, Json<SignedIn>), ApiError> {
     auth::refuse_cross_site(&state.config, &arrival, &Method::POST, &headers)?;
     let email = form.email.trim().to_lowercase();
     let attempt = state.lockout.begin(&email).map_err(|left| {
@@ -72,6 +71,8 @@ pub async fn POST(
             header::SET_COOKIE,
             auth::session_cookie(&token, &state.config, &arrival),
         )],
-        Json(json!({ "user": { "id": id, "email": email } })),
+        Json(SignedIn {
+            user: CurrentUser { id, email },
+        }),
     ))
 }

@@ -4,18 +4,18 @@
 
 use approute::axum::extract::State;
 use approute::axum::http::{header, HeaderMap, Method, StatusCode};
-use approute::axum::response::IntoResponse;
 
-use crate::auth;
+use crate::auth::{self, SetCookie};
 use crate::error::ApiError;
 use crate::proxy::Arrival;
 use crate::AppState;
 
+/// Ends the session and clears the cookie.
 pub async fn POST(
     State(state): State<AppState>,
     arrival: Arrival,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, SetCookie), ApiError> {
     auth::refuse_cross_site(&state.config, &arrival, &Method::POST, &headers)?;
     if let Some(token) = auth::request_token(&headers) {
         auth::delete_session(&state.db, &token).await?;

@@ -7,29 +7,28 @@
 
 use approute::axum::extract::State;
 use approute::axum::http::{header, HeaderMap, Method, StatusCode};
-use approute::axum::response::IntoResponse;
 use approute::axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::auth::{self, Credentials};
+use crate::auth::{self, Credentials, CurrentUser, SetCookie, SignedIn};
 use crate::error::{ApiError, JsonBody};
 use crate::proxy::Arrival;
 use crate::util::now_millis;
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct SignUp {
     email: String,
     password: String,
 }
 
+/// Creates an account and signs it in.
 pub async fn POST(
     State(state): State<AppState>,
     arrival: Arrival,
     headers: HeaderMap,
     JsonBody(form): JsonBody<SignUp>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, SetCookie, Json<SignedIn>), ApiError> {
     auth::refuse_cross_site(&state.config, &arrival, &Method::POST, &headers)?;
     let Credentials { email, password } = Credentials::check(&form.email, form.password)?;
     let hash = state.passwords.hash(password).await?;
@@ -57,6 +56,8 @@ pub async fn POST(
             header::SET_COOKIE,
             auth::session_cookie(&token, &state.config, &arrival),
         )],
-        Json(json!({ "user": { "id": id, "email": email } })),
+        Json(SignedIn {
+            user: CurrentUser { id, email },
+        }),
     ))
 }

@@ -49,6 +49,7 @@ pub struct NoteCreate {
     public: bool,
 }
 
+/// An event from another service, signed with its secret.
 pub async fn POST(
     State(state): State<AppState>,
     Path(provider): Path<String>,

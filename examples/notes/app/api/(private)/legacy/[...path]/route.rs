@@ -19,6 +19,7 @@ use crate::AppState;
 
 pub const MAX_DURATION: u64 = 20;
 
+/// The older service's answer to the same request.
 pub async fn GET(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -28,6 +29,7 @@ pub async fn GET(
     forward(&state, Method::GET, &uri, &headers, Bytes::new()).await
 }
 
+/// The older service's answer to the same request.
 pub async fn POST(
     State(state): State<AppState>,
     _user: CurrentUser,

@@ -8,8 +8,7 @@
 //! - `DELETE`: `204`.
 
 use approute::axum::extract::{Path, State};
-use approute::axum::http::{header, StatusCode};
-use approute::axum::response::IntoResponse;
+use approute::axum::http::{header, HeaderName, StatusCode};
 use approute::axum::Json;
 
 use crate::auth::CurrentUser;
@@ -25,31 +24,40 @@ fn note_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("`{raw}` is not a note id")))
 }
 
-fn with_etag(note: Note) -> impl IntoResponse {
+/// The note, with its version as the `ETag`.
+type Tagged = ([(HeaderName, String); 1], Json<Note>);
+
+fn with_etag(note: Note) -> Tagged {
     let etag = format!("\"v{}\"", note.version);
     ([(header::ETAG, etag)], Json(note))
 }
 
+/// One of the signed-in user's notes.
 pub async fn GET(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Tagged, ApiError> {
     let note = notes::get(&state, user.id, note_id(&id)?).await?;
     Ok(with_etag(note))
 }
 
+/// Changes the fields given.
+///
+/// With `version`, only if the note is still at that version (`409`
+/// with the current note otherwise).
 pub async fn PATCH(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<NotePatch>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Tagged, ApiError> {
     let id = note_id(&id)?;
     let note = notes::update(&state, user.id, id, patch.validate()?).await?;
     Ok(with_etag(note))
 }
 
+/// Deletes the note.
 pub async fn DELETE(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -23,7 +23,7 @@ use crate::forms;
 use crate::notes::{self, NewNote};
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct NoteForm {
     #[serde(default)]
     title: String,
@@ -33,6 +33,7 @@ pub struct NoteForm {
     public: Option<String>,
 }
 
+/// Creates a note from an HTML form, then back to the page (`303`).
 pub async fn POST(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -19,6 +19,7 @@ use crate::AppState;
 
 pub const BODY_LIMIT: usize = 1_048_576;
 
+/// Creates a note from an uploaded text file, then back to the page.
 pub async fn POST(
     State(state): State<AppState>,
     user: CurrentUser,
