@@ -27,4 +27,10 @@ done
 if command -v wrk >/dev/null 2>&1; then
     python3 compression.py --smoke
 fi
+# How long a Redis purge blocks Redis, each way (BENCHMARKS.md section 8).
+if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+    python3 redis_purge.py --smoke
+else
+    echo "bench/smoke.sh: redis-server is missing; redis_purge.py skipped"
+fi
 echo "bench/smoke.sh: every bench script ran in $(( $(date +%s) - start )) s"

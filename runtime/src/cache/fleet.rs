@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::answer::CachedAnswer;
 use super::error::report;
-use super::store::{FleetLocks, LockState};
+use super::store::{FleetLocks, LockState, Release};
 use super::Cache;
 
 /// How long an instance waits for another instance's run when the route
@@ -35,7 +35,8 @@ const SLOWEST_POLL: Duration = Duration::from_millis(100);
 /// What a process's run learns from the fleet.
 pub(crate) enum Across {
     /// Run the handler: this instance holds the lock, or the store has no
-    /// locks, or waiting is over.
+    /// locks, or waiting is over, or the other instance's answer could not
+    /// be kept.
     Run,
     /// Another instance made this answer.
     Made(CachedAnswer),
@@ -55,7 +56,7 @@ pub(crate) struct HeldLock {
 impl HeldLock {
     /// Gives the lock up (in the background: a release is one command, and
     /// the waiters poll).
-    pub(crate) fn release(self, panicked: bool) {
+    pub(crate) fn release(self, outcome: Release) {
         self.renewing.abort();
         let HeldLock {
             cache,
@@ -66,7 +67,7 @@ impl HeldLock {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Some(locks) = cache.store().fleet_locks() {
-                    if let Err(e) = locks.release(&name, &holder, panicked).await {
+                    if let Err(e) = locks.release(&name, &holder, outcome).await {
                         report("fleet lock release", &e);
                     }
                 }
@@ -108,8 +109,10 @@ where
             }
         }
         match while_held(locks, &name, give_up).await {
-            Some(LockState::Free) => {}
-            Some(LockState::Panicked) => return Across::Panicked,
+            Some(LockState::Free | LockState::Ended(Release::Stored)) => {}
+            Some(LockState::Ended(Release::Panicked)) => return Across::Panicked,
+            // Not kept: each runs its own, as waiters in one process do.
+            Some(LockState::Ended(Release::NotKept)) => return Across::Run,
             // Waited long enough, or the store failed: run it here.
             Some(LockState::Held) | None => return Across::Run,
         }
@@ -119,7 +122,7 @@ where
     }
 }
 
-/// Polls the lock until it is free or panicked (`Held`: still held at
+/// Polls the lock until it is free or its run ended (`Held`: still held at
 /// `give_up`; `None`: the store failed).
 async fn while_held(locks: &dyn FleetLocks, name: &str, give_up: Instant) -> Option<LockState> {
     let mut pause = FIRST_POLL;
@@ -180,7 +183,128 @@ pub(crate) fn unique_token() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::cache::key::CacheKey;
+    use crate::cache::store::{BoxFuture, CacheStore, Purge};
+    use crate::cache::Error;
+
+    /// Locks in a table this test sets by hand, as another instance would.
+    #[derive(Default)]
+    struct Locks(Mutex<HashMap<String, LockState>>);
+
+    impl Locks {
+        fn set(&self, name: &str, state: LockState) {
+            self.0.lock().unwrap().insert(name.into(), state);
+        }
+        fn get(&self, name: &str) -> LockState {
+            let table = self.0.lock().unwrap();
+            table.get(name).copied().unwrap_or(LockState::Free)
+        }
+    }
+
+    impl FleetLocks for Locks {
+        fn lifetime(&self) -> Duration {
+            Duration::from_secs(3)
+        }
+        fn try_lock<'a>(&'a self, name: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+            let free = self.get(name) == LockState::Free;
+            if free {
+                self.set(name, LockState::Held);
+            }
+            Box::pin(async move { Ok(free) })
+        }
+        fn renew<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+            Box::pin(async { Ok(true) })
+        }
+        fn release<'a>(
+            &'a self,
+            name: &'a str,
+            _: &'a str,
+            _: Release,
+        ) -> BoxFuture<'a, Result<(), Error>> {
+            self.set(name, LockState::Free);
+            Box::pin(async { Ok(()) })
+        }
+        fn state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<LockState, Error>> {
+            let state = self.get(name);
+            Box::pin(async move { Ok(state) })
+        }
+    }
+
+    /// Keeps nothing; its locks are the table.
+    struct Store(Arc<Locks>);
+
+    impl CacheStore for Store {
+        fn get<'a>(
+            &'a self,
+            _: &'a CacheKey,
+        ) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn put<'a>(&'a self, _: &'a CacheKey, _: CachedAnswer) -> BoxFuture<'a, Result<(), Error>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn purge<'a>(&'a self, _: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn fleet_locks(&self) -> Option<&dyn FleetLocks> {
+            Some(&*self.0)
+        }
+    }
+
+    /// What a run for `/a` learns while another instance's run ends as
+    /// `ended`, 50 ms in (a mark that lapses 200 ms later, as in Redis),
+    /// and whether it took the lock.
+    async fn turn_while_another_ends(ended: LockState) -> (Across, bool) {
+        let locks = Arc::new(Locks::default());
+        let cache = Cache::new(Store(locks.clone()));
+        locks.set("/a", LockState::Held);
+        let later = locks.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            later.set("/a", ended);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if later.get("/a") == ended {
+                later.set("/a", LockState::Free);
+            }
+        });
+        let mut held = None;
+        let nothing_made = || async { None };
+        let wait = Duration::from_secs(5);
+        let across = take_turn(&cache, "/a", wait, &mut held, nothing_made).await;
+        let took = held.is_some();
+        if let Some(lock) = held {
+            lock.release(Release::Stored);
+        }
+        (across, took)
+    }
+
+    #[tokio::test]
+    async fn waiters_act_on_how_the_other_run_ended() {
+        // Freed with nothing stored (it crashed, or was cancelled): this
+        // run takes the lock.
+        let freed = turn_while_another_ends(LockState::Free).await;
+        assert!(matches!(freed, (Across::Run, true)));
+        let panicked = turn_while_another_ends(LockState::Ended(Release::Panicked)).await;
+        assert!(matches!(panicked, (Across::Panicked, false)));
+        // Not kept: run it here at once, not after taking the lock in turn.
+        let not_kept = turn_while_another_ends(LockState::Ended(Release::NotKept)).await;
+        assert!(matches!(not_kept, (Across::Run, false)));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gives_up_after_its_wait() {
+        let locks = Arc::new(Locks::default());
+        let cache = Cache::new(Store(locks.clone()));
+        locks.set("/a", LockState::Held);
+        let mut held = None;
+        let wait = Duration::from_millis(50);
+        let across = take_turn(&cache, "/a", wait, &mut held, || async { None }).await;
+        assert!(matches!(across, Across::Run) && held.is_none());
+    }
 
     #[test]
     fn tokens_differ() {

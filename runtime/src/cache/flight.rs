@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use super::answer::CachedAnswer;
 use super::fleet::{take_turn, Across, HeldLock};
+use super::store::Release;
 use super::Cache;
 
 /// The handler runs in progress, by cache key. Cheap to clone (shared).
@@ -107,7 +108,10 @@ impl Flight {
     /// after it was stored.
     pub(crate) fn finish(mut self, answer: Option<CachedAnswer>) {
         if let Some(lock) = self.fleet.take() {
-            lock.release(false);
+            lock.release(match answer {
+                Some(_) => Release::Stored,
+                None => Release::NotKept,
+            });
         }
         self.tx.send_replace(Some(Ended::Answered(answer)));
     }
@@ -116,7 +120,7 @@ impl Flight {
     /// panicked.
     pub(crate) fn panicked(mut self) {
         if let Some(lock) = self.fleet.take() {
-            lock.release(true);
+            lock.release(Release::Panicked);
         }
         self.tx.send_replace(Some(Ended::Panicked));
     }
@@ -138,7 +142,7 @@ pub(crate) async fn catching<F: Future>(future: F) -> Result<F::Output, Box<dyn 
 impl Drop for Flight {
     fn drop(&mut self) {
         if let Some(lock) = self.fleet.take() {
-            lock.release(false);
+            lock.release(Release::Stored);
         }
         let mut runs = self
             .flights

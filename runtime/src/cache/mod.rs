@@ -97,7 +97,7 @@ pub use memory::{MemoryStore, DEFAULT_MEMORY_BYTES};
 pub use redis::RedisStore;
 #[cfg(feature = "redis")]
 pub use redis_rate::RedisCounter;
-pub use store::{BoxFuture, CacheStore, FleetLocks, LockState, Purge};
+pub use store::{BoxFuture, CacheStore, FleetLocks, LockState, Purge, Release};
 
 use flight::{Flights, Turn};
 

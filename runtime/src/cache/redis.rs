@@ -41,7 +41,7 @@ use super::error::Error;
 use super::fleet::unique_token;
 use super::key::CacheKey;
 use super::redis_link::Link;
-use super::store::{BoxFuture, CacheStore, FleetLocks, Purge};
+use super::store::{BoxFuture, CacheStore, FleetLocks, Purge, Release};
 use crate::rate_limit::RateCounter;
 
 /// How long a fleet lock lasts unless renewed, by default.
@@ -143,20 +143,22 @@ end
 return 0
 ";
 
-/// KEYS: lock. ARGV: holder, '1' after a panic, how long that shows (ms).
+/// KEYS: lock. ARGV: holder, what to leave (empty: nothing), for how long
+/// (ms).
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if ARGV[2] == '1' then
-    redis.call('SET', KEYS[1], '!panicked', 'PX', ARGV[3])
-  else
+  if ARGV[2] == '' then
     redis.call('DEL', KEYS[1])
+  else
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   end
 end
 return 1
 ";
 
-/// What a lock holds for a moment after its run panicked.
+/// What a lock holds for a moment after its run ended so.
 const PANICKED: &str = "!panicked";
+const NOT_KEPT: &str = "!not-kept";
 
 impl RedisStore {
     /// Connects to the Redis at `url` (`redis://host:port/db`,
@@ -341,11 +343,15 @@ impl FleetLocks for RedisStore {
         &'a self,
         name: &'a str,
         holder: &'a str,
-        panicked: bool,
+        outcome: Release,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let mut call = self.scripts.release.key(self.lock(name));
-            call.arg(holder).arg(if panicked { "1" } else { "0" });
+            call.arg(holder).arg(match outcome {
+                Release::Stored => "",
+                Release::NotKept => NOT_KEPT,
+                Release::Panicked => PANICKED,
+            });
             // Long enough for every waiter to look once (they poll at
             // least every 100 ms).
             call.arg(1000);
@@ -363,7 +369,8 @@ impl FleetLocks for RedisStore {
                 .await?;
             Ok(match held.as_deref() {
                 None => LockState::Free,
-                Some(PANICKED) => LockState::Panicked,
+                Some(PANICKED) => LockState::Ended(Release::Panicked),
+                Some(NOT_KEPT) => LockState::Ended(Release::NotKept),
                 Some(_) => LockState::Held,
             })
         })

@@ -154,19 +154,32 @@ pub trait FleetLocks: Send + Sync {
     /// `holder`'s (it lapsed).
     fn renew<'a>(&'a self, name: &'a str, holder: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
 
-    /// Gives the lock up, if it is still `holder`'s. After a panic it
-    /// stays a moment as [`LockState::Panicked`], so that the instances
-    /// waiting on it answer `500` as the run did rather than each run the
-    /// handler again.
+    /// Gives the lock up, if it is still `holder`'s, saying how the run
+    /// ended. After [`Release::Stored`] the lock is free; after the other
+    /// two it stays a moment as [`LockState::Ended`], so that the instances
+    /// waiting on it act on the outcome at once (answer `500` as the run
+    /// did; run the handler themselves, all together, for an answer that
+    /// could not be kept) rather than take the lock one after another.
     fn release<'a>(
         &'a self,
         name: &'a str,
         holder: &'a str,
-        panicked: bool,
+        outcome: Release,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Whether someone holds the lock.
     fn state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<LockState, Error>>;
+}
+
+/// How the run that held a lock ended, for [`FleetLocks::release`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Its answer is in the store (or it was cancelled): look there.
+    Stored,
+    /// Its answer could not be kept (not a `200`, `no-store`, ...).
+    NotKept,
+    /// The handler panicked.
+    Panicked,
 }
 
 /// What [`FleetLocks::state`] found.
@@ -176,6 +189,7 @@ pub enum LockState {
     Free,
     /// An instance holds it (and renews it while its handler runs).
     Held,
-    /// The run that held it just panicked.
-    Panicked,
+    /// The run that held it just ended so ([`Release::NotKept`] or
+    /// [`Release::Panicked`]).
+    Ended(Release),
 }
