@@ -86,6 +86,8 @@ enum Token {
     /// A whole `(...)`, `[...]` or `{...}`, by its opening delimiter.
     Group(u8),
     Literal,
+    /// `/// ...` or `/** ... */`.
+    Doc,
 }
 
 /// One top-level item: its byte range and its top-level tokens.
@@ -151,6 +153,9 @@ impl<'a> Scanner<'a> {
     /// Skips whitespace and comments; the offset of the next token, if any.
     fn skip_trivia(&mut self) -> Result<Option<usize>, syn::Error> {
         loop {
+            if self.at_outer_doc() {
+                return Ok(Some(self.at));
+            }
             match self.bytes.get(self.at..self.at + 2) {
                 Some(b"//") => self.skip_line(),
                 Some(b"/*") => self.skip_block_comment()?,
@@ -161,6 +166,16 @@ impl<'a> Scanner<'a> {
                 },
             }
         }
+    }
+
+    /// At `/// ...` or `/** ... */`: an outer doc comment is an attribute
+    /// of the item after it (its summary, for `app::openapi()`), not trivia.
+    fn at_outer_doc(&self) -> bool {
+        let rest = &self.bytes[self.at..];
+        (rest.starts_with(b"///") && !rest.starts_with(b"////"))
+            || (rest.starts_with(b"/**")
+                && !rest.starts_with(b"/***")
+                && !rest.starts_with(b"/**/"))
     }
 
     fn skip_line(&mut self) {
@@ -194,6 +209,14 @@ impl<'a> Scanner<'a> {
     /// Reads one token at the current offset (past any trivia).
     fn token(&mut self) -> Result<Token, syn::Error> {
         let start = self.at;
+        if self.at_outer_doc() {
+            if self.bytes[self.at + 2] == b'/' {
+                self.skip_line();
+            } else {
+                self.skip_block_comment()?;
+            }
+            return Ok(Token::Doc);
+        }
         let b = self.bytes[self.at];
         match b {
             b'(' | b'[' | b'{' => {
@@ -387,6 +410,7 @@ impl<'a> Head<'a> {
         let mut public = false;
         loop {
             match (tokens.get(at), word(tokens.get(at))) {
+                (Some(Token::Doc), _) => at += 1,
                 // `#[...]`, or `#![...]` at the top of the file.
                 (Some(Token::Punct(b'#')), _) => {
                     at += 1;

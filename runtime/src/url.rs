@@ -224,7 +224,7 @@ pub(crate) fn after_routing(unrouted: Option<String>, response: Response) -> Res
 }
 
 /// A [`Router`] behind approute's URL rules, for serving it with something
-/// other than [`crate::serve`], which applies them itself. Made by
+/// other than [`crate::serve()`], which applies them itself. Made by
 /// [`normalize`].
 #[derive(Clone, Debug)]
 pub struct Normalize {

@@ -114,3 +114,17 @@ fn a_shebang_line_is_skipped() {
         [("GET".into(), true)]
     );
 }
+
+#[test]
+fn doc_comments_belong_to_their_item() {
+    let source = "//! The file.\n//// a comment\n/// Lists.\n/** More. */\npub async fn GET() {}\n/// A constant.\npub const X: u8 = 1;\n";
+    let items = top_items(source).unwrap();
+    let docs = |attrs: &[syn::Attribute]| attrs.iter().filter(|a| a.path().is_ident("doc")).count();
+    let f = parse_fn(source, &items.fns[0]).unwrap();
+    assert_eq!(docs(&f.attrs), 2);
+    assert_eq!(docs(&items.consts[0].attrs), 1);
+    assert_eq!(
+        names("/**/ pub fn GET() {}\n/*** x */ fn b() {}"),
+        [("GET".into(), true), ("b".into(), false)]
+    );
+}
