@@ -15,8 +15,9 @@
 //! 8. [`emit`] writes the module with the `router()` function.
 //!
 //! Beside them: [`items`] cuts a file into its top-level items (syn parses
-//! only the ones read), [`error`] renders problems, [`suggest`] finds the name a
-//! typo meant, [`public`] works out a public file's HTTP metadata.
+//! only the ones read), [`error`] renders problems, [`suggest`] finds the name
+//! a typo meant, [`public`] works out a public file's HTTP metadata and
+//! [`precompress`] its compressed variants.
 //! Every stage reports all the mistakes it sees; [`generate`] stops before
 //! emitting if any stage found one. `README.md` follows one route through.
 //!
