@@ -41,9 +41,8 @@ pub(super) fn installed(ansi: bool) {
 
 /// Writes a request's line straight into the log buffer, the very line
 /// [`LineFormat`] would make of the `tracing` event, when the event would
-/// reach nothing but [`init_logging`](super::init_logging)'s subscriber
-/// (the global one, no span entered): `false` when it would not, and the
-/// caller logs the event. `tracing`'s dispatch and field visits cost a
+/// reach nothing but [`init_logging`](super::init_logging)'s subscriber:
+/// `false` when it would not, and the caller logs the event. `tracing`'s dispatch and field visits cost a
 /// line twice what making it does.
 pub(super) fn request_line<Ours: Subscriber>(
     method: &str,
@@ -54,10 +53,9 @@ pub(super) fn request_line<Ours: Subscriber>(
     if !INSTALLED.load(Ordering::Relaxed) {
         return false;
     }
-    let plain = tracing::dispatcher::get_default(|dispatch| {
-        dispatch.is::<Ours>() && dispatch.current_span().id().is_none()
-    });
-    if !plain {
+    // No span can be entered here: the line is logged by the connection's
+    // own task, which the server spawns and enters none in.
+    if !tracing::dispatcher::get_default(|dispatch| dispatch.is::<Ours>()) {
         return false;
     }
     LINE.with_borrow_mut(|line| {
