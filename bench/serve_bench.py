@@ -218,6 +218,13 @@ def profile(r, server, path, count):
     return res
 
 
+def dropped_text(dropped, runs, limit):
+    if dropped == runs:
+        return (f"other processes took more than {limit:.0%} of the CPU during every one of the {runs} runs, "
+                "so the medians are of all of them.")
+    return f"{dropped} of {runs} runs, during which other processes took more than {limit:.0%} of the CPU, left out."
+
+
 def report(r, samples, profiles, seconds, warm, rounds):
     names = list(dict.fromkeys(x["server"] for x in samples)) or list(profiles)
     kinds = list(dict.fromkeys(x["route"] for x in samples if "route" in x))
@@ -242,8 +249,8 @@ def report(r, samples, profiles, seconds, warm, rounds):
                  + ("server pinned to CPU 1, wrk to CPU 0; " if r.PIN else "")
                  + f"{'debug' if r.ARGS.smoke else 'release'} builds; 1-minute load average at the rounds' start "
                  + (f"{min(loads):.2f}-{max(loads):.2f}" if loads else "not waited for (smoke)")
-                 + f"; {len(dropped)} of {sum('rps' in x for x in samples)} runs, during which other processes "
-                 f"took more than {r.ARGS.max_others:.0%} of the CPU, left out of the medians. Medians.\n\n")
+                 + "; " + dropped_text(len(dropped), sum("rps" in x for x in samples), r.ARGS.max_others)
+                 + " Medians.\n\n")
         rows = []
         for kind in kinds:
             for s in names:
