@@ -150,10 +150,11 @@ def cmd_serve(r):
     if not profiles:
         print("valgrind is not installed (apt-get install -y valgrind): no instruction counts")
     text = report(r, samples, profiles, seconds, warm, rounds)
-    if kept:
-        text = (f"The wrk rounds are those of {kept['machine']['date']} (commit {kept['machine']['commit']}); the "
+    wrk_from = kept.get("wrk_from") or kept.get("machine")
+    if wrk_from:
+        text = (f"The wrk rounds are those of {wrk_from['date']} (commit {wrk_from['commit']}); the "
                 f"instruction counts were taken again at commit {r.machine()['commit']}.\n\n" + text)
-    r.save("serve", {"samples": samples, "profiles": profiles, "wrk_from": kept.get("machine")}, text)
+    r.save("serve", {"samples": samples, "profiles": profiles, "wrk_from": wrk_from}, text)
 
 
 def profile_all(r, srv, path, count):

@@ -157,11 +157,16 @@ impl<S> Deadlines<S> {
         let begun = match self.clock.phase() {
             Phase::Upgraded => return Poll::Pending,
             Phase::Answering => {
-                let timer = self
-                    .head_timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                while timer.as_mut().poll(cx).is_ready() {
-                    timer.as_mut().reset(Instant::now() + timeout);
+                match &mut self.head_timer {
+                    // Registered with this task's waker since it was last
+                    // polled: nothing to do until it fires.
+                    Some(timer) if !timer.is_elapsed() => {}
+                    timer => {
+                        let timer = timer.insert(Box::pin(tokio::time::sleep(timeout)));
+                        while timer.as_mut().poll(cx).is_ready() {
+                            timer.as_mut().reset(Instant::now() + timeout);
+                        }
+                    }
                 }
                 return Poll::Pending;
             }
@@ -178,9 +183,15 @@ impl<S> Deadlines<S> {
                 deadline
             }
         };
-        let timer = self
-            .head_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let timer = match &mut self.head_timer {
+            // Set no later than this deadline and registered with this
+            // task's waker: nothing to do until it fires.
+            Some(timer) if !timer.is_elapsed() => return Poll::Pending,
+            Some(timer) => timer,
+            None => self
+                .head_timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
         // The timer may be set for an earlier head (deadlines only move
         // later): when it fires, move it to this head's deadline.
         while timer.as_mut().poll(cx).is_ready() {
