@@ -19,6 +19,7 @@ N requests, all threads), and what the main frames of one request cost.
 """
 
 import glob
+import json
 import http.client
 import os
 import re
@@ -45,7 +46,7 @@ FRAMES = [
     ("a second route layer (Router::layer)", [r"<axum::routing::route::RouteFuture<E> as core::future::future::Future>::poll'2"]),
     ("the handler (approute's checked handler)", [r"<approute::checks::CheckedFuture<F> as core::future::future::Future>::poll"]),
     ("the request's log line", [r"tracing_core::event::Event::dispatch", r"approute::serve::logging::RequestLine::begin",
-                                r"approute::serve::logging::push_latency"]),
+                                r"approute::serve::logging::RequestLine::end"]),
     ("URL rules (before_routing, after_routing)", [r"approute::url::before_routing", r"approute::url::after_routing"]),
     ("request extensions (ConnectInfo, axum's own)", [r"http::extensions::Extensions::insert"]),
     ("Accept and Content-Length checks", [r"approute::serve::errors::wants_json", r"approute::serve::limits::content_length"]),
@@ -85,7 +86,9 @@ def cmd_serve(r):
     n = 10 if A.smoke else 50
     seconds = A.seconds or (1 if A.smoke else 5)
     warm = 1 if A.smoke else 2
-    rounds = A.rounds or (1 if A.smoke else 5)
+    # `--rounds 0`: no wrk runs; the last run's (results/serve.json) are kept
+    # and only the instruction counts are taken again.
+    rounds = A.rounds if A.rounds is not None else (1 if A.smoke else 5)
     r.generate()
     r.build_apps([f"serve-{n}", f"hand-{n}", f"hyper-{n}"])
     before = os.path.abspath(A.before) if A.before else None
@@ -119,7 +122,7 @@ def cmd_serve(r):
             for _, p in paths:
                 made += r.wrk(port, p, warm, A.connections).get("requests", 0)
             for kind, p in paths:
-                other, waited = r.quiet_moment()
+                other, waited = r.quiet_moment(max_wait=min(90, A.max_wait))
                 res = r.wrk(port, p, seconds, A.connections, s)
                 made += res.get("requests", 0)
                 res.update(server=s.name, round=rnd + 1, route=kind, path=p, busy_before=other, waited_s=waited)
@@ -136,10 +139,22 @@ def cmd_serve(r):
             # wrk does not count the answers in flight when it stops.
             if logs and not made <= lines <= made + (len(paths) * 2) * A.connections:
                 raise SystemExit(f"{s.name}: {lines} request lines for {made} requests (log {log})")
-    profiles = profile_all(r, srv, paths[1][1], 200 if A.smoke else 2000) if shutil.which("valgrind") else {}
+    kept = {}
+    if rounds == 0 and not A.smoke:
+        with open(os.path.join(r.RESULTS, "serve.json")) as fh:
+            kept = json.load(fh)
+        samples = kept["samples"]
+        r.LOAD_LOG.extend(kept["load"])
+        seconds, warm, rounds = kept["args"]["seconds"], 2, kept["args"]["rounds"]
+    profiles = profile_all(r, srv, paths[1][1], 50 if A.smoke else 2000) if shutil.which("valgrind") else {}
     if not profiles:
         print("valgrind is not installed (apt-get install -y valgrind): no instruction counts")
-    r.save("serve", {"samples": samples, "profiles": profiles}, report(r, samples, profiles, seconds, warm, rounds))
+    text = report(r, samples, profiles, seconds, warm, rounds)
+    wrk_from = kept.get("wrk_from") or kept.get("machine")
+    if wrk_from:
+        text = (f"The wrk rounds are those of {wrk_from['date']} (commit {wrk_from['commit']}); the "
+                f"instruction counts were taken again at commit {r.machine()['commit']}.\n\n" + text)
+    r.save("serve", {"samples": samples, "profiles": profiles, "wrk_from": wrk_from}, text)
 
 
 def profile_all(r, srv, path, count):
@@ -204,6 +219,13 @@ def profile(r, server, path, count):
     return res
 
 
+def dropped_text(dropped, runs, limit):
+    if dropped == runs:
+        return (f"other processes took more than {limit:.0%} of the CPU during every one of the {runs} runs, "
+                "so the medians are of all of them.")
+    return f"{dropped} of {runs} runs, during which other processes took more than {limit:.0%} of the CPU, left out."
+
+
 def report(r, samples, profiles, seconds, warm, rounds):
     names = list(dict.fromkeys(x["server"] for x in samples)) or list(profiles)
     kinds = list(dict.fromkeys(x["route"] for x in samples if "route" in x))
@@ -228,8 +250,8 @@ def report(r, samples, profiles, seconds, warm, rounds):
                  + ("server pinned to CPU 1, wrk to CPU 0; " if r.PIN else "")
                  + f"{'debug' if r.ARGS.smoke else 'release'} builds; 1-minute load average at the rounds' start "
                  + (f"{min(loads):.2f}-{max(loads):.2f}" if loads else "not waited for (smoke)")
-                 + f"; {len(dropped)} of {sum('rps' in x for x in samples)} runs, during which other processes "
-                 f"took more than {r.ARGS.max_others:.0%} of the CPU, left out of the medians. Medians.\n\n")
+                 + "; " + dropped_text(len(dropped), sum("rps" in x for x in samples), r.ARGS.max_others)
+                 + " Medians.\n\n")
         rows = []
         for kind in kinds:
             for s in names:

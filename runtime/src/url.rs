@@ -260,7 +260,7 @@ pub fn normalize(router: Router) -> Normalize {
 /// matches pay nothing. A router with a fallback of its own keeps it, and a
 /// layer around every route marks its empty `404`s; that layer costs every
 /// request one more boxed service, about a fifth of axum's own work per
-/// request (BENCHMARKS.md, section 8).
+/// request (BENCHMARKS.md, section 10).
 pub(crate) fn mark_no_route(router: Router) -> Router {
     if has_default_fallback(&router) {
         router.fallback(|| async { error::no_route() })

@@ -6,9 +6,9 @@
 //!   response it holds. Only time blocked on a write counts: a response that
 //!   has nothing to send (an idle event stream) never writes, so never waits.
 //! - The header read timeout: a request's head must be in within it of when
-//!   the server began waiting for it (when the connection opened, or when
-//!   the previous response was sent), so a slow-loris client, or an idle
-//!   kept-alive connection, is closed. hyper can keep this timeout itself,
+//!   the server began waiting for it (when the connection opened, or the
+//!   first read after the previous response, at most one timeout after it),
+//!   so a slow-loris client, or a kept-alive connection left idle, is closed. hyper can keep this timeout itself,
 //!   but makes and drops a timer for every request to do so; here one timer
 //!   a connection is moved only when it fires, at most once per timeout, and
 //!   a request costs two counters ([`RequestClock`]).
@@ -50,18 +50,30 @@ impl RequestClock {
         self.upgraded.store(true, Ordering::Relaxed);
     }
 
-    /// The number of requests begun, when none is in flight: the server is
-    /// waiting for the head of the next one.
-    fn awaiting_head(&self) -> Option<u64> {
+    /// Where the connection is: waiting for the head of the request after
+    /// the `begun` ones, answering one, or no longer HTTP.
+    fn phase(&self) -> Phase {
+        if self.upgraded.load(Ordering::Relaxed) {
+            return Phase::Upgraded;
+        }
         let begun = self.begun.load(Ordering::Relaxed);
-        let waiting =
-            begun == self.ended.load(Ordering::Relaxed) && !self.upgraded.load(Ordering::Relaxed);
-        waiting.then_some(begun)
+        if begun == self.ended.load(Ordering::Relaxed) {
+            Phase::AwaitingHead(begun)
+        } else {
+            Phase::Answering
+        }
     }
 }
 
-/// A header clock: the request it times, its deadline, and the timer,
-/// which may be set earlier than the deadline (it is moved when it fires).
+enum Phase {
+    AwaitingHead(u64),
+    Answering,
+    Upgraded,
+}
+
+/// The head being awaited: how many requests had begun when the wait for
+/// it began, and its deadline (the timer may be set earlier: it is moved
+/// when it fires).
 struct HeadDeadline {
     /// The count of requests begun when this head began to be awaited.
     after: u64,
@@ -134,12 +146,31 @@ impl<S> Deadlines<S> {
 
     /// After a read that must wait: fails it if the head being awaited is
     /// past its deadline, else makes sure the timer will wake the read.
+    /// While a request is answered the timer keeps running too (moved on
+    /// each time it fires), so that a connection left idle after its answer
+    /// is woken and sees its head's deadline: that deadline counts from the
+    /// first read after the answer, at most one timeout after it.
     fn head_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let Some(timeout) = self.header_timeout else {
             return Poll::Pending;
         };
-        let Some(begun) = self.clock.awaiting_head() else {
-            return Poll::Pending;
+        let begun = match self.clock.phase() {
+            Phase::Upgraded => return Poll::Pending,
+            Phase::Answering => {
+                match &mut self.head_timer {
+                    // Registered with this task's waker since it was last
+                    // polled: nothing to do until it fires.
+                    Some(timer) if !timer.is_elapsed() => {}
+                    timer => {
+                        let timer = timer.insert(Box::pin(tokio::time::sleep(timeout)));
+                        while timer.as_mut().poll(cx).is_ready() {
+                            timer.as_mut().reset(Instant::now() + timeout);
+                        }
+                    }
+                }
+                return Poll::Pending;
+            }
+            Phase::AwaitingHead(begun) => begun,
         };
         let deadline = match &self.head {
             Some(head) if head.after == begun => head.deadline,
@@ -152,10 +183,16 @@ impl<S> Deadlines<S> {
                 deadline
             }
         };
-        let timer = self
-            .head_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        // The timer was set for an earlier head (deadlines only move
+        let timer = match &mut self.head_timer {
+            // Set no later than this deadline and registered with this
+            // task's waker: nothing to do until it fires.
+            Some(timer) if !timer.is_elapsed() => return Poll::Pending,
+            Some(timer) => timer,
+            None => self
+                .head_timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        // The timer may be set for an earlier head (deadlines only move
         // later): when it fires, move it to this head's deadline.
         while timer.as_mut().poll(cx).is_ready() {
             if Instant::now() >= deadline {

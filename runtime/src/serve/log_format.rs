@@ -6,10 +6,10 @@
 //! ```
 //!
 //! made without the generic formatting machinery where it can be: the
-//! timestamp's date and time are formatted once a second, strings and
-//! integers are copied as they are. `tracing_subscriber`'s own formatter
+//! timestamp's date and time are formatted once a second (by
+//! `tracing_subscriber`), strings and integers are copied as they are. `tracing_subscriber`'s own formatter
 //! cost a request line about 9,500 instructions, as much as the rest of the
-//! request (BENCHMARKS.md, section 8); this one costs under a fifth of that.
+//! request (BENCHMARKS.md, section 10); this one costs under a fifth of that.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write};
@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -41,9 +42,8 @@ pub(super) fn installed(ansi: bool) {
 
 /// Writes a request's line straight into the log buffer, the very line
 /// [`LineFormat`] would make of the `tracing` event, when the event would
-/// reach nothing but [`init_logging`](super::init_logging)'s subscriber
-/// (the global one, no span entered): `false` when it would not, and the
-/// caller logs the event. `tracing`'s dispatch and field visits cost a
+/// reach nothing but [`init_logging`](super::init_logging)'s subscriber:
+/// `false` when it would not, and the caller logs the event. `tracing`'s dispatch and field visits cost a
 /// line twice what making it does.
 pub(super) fn request_line<Ours: Subscriber>(
     method: &str,
@@ -54,10 +54,9 @@ pub(super) fn request_line<Ours: Subscriber>(
     if !INSTALLED.load(Ordering::Relaxed) {
         return false;
     }
-    let plain = tracing::dispatcher::get_default(|dispatch| {
-        dispatch.is::<Ours>() && dispatch.current_span().id().is_none()
-    });
-    if !plain {
+    // No span can be entered here: the line is logged by the connection's
+    // own task, which the server spawns and enters none in.
+    if !tracing::dispatcher::get_default(|dispatch| dispatch.is::<Ours>()) {
         return false;
     }
     LINE.with_borrow_mut(|line| {
@@ -166,7 +165,8 @@ thread_local! {
     static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
-/// The UTC time, to the microsecond: `2026-12-01T22:51:07.402113Z`.
+/// The UTC time, to the microsecond: `2026-12-01T22:51:07.402113Z`. The
+/// date and time are `tracing_subscriber`'s own, made once a second.
 fn push_timestamp(line: &mut String) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -174,37 +174,20 @@ fn push_timestamp(line: &mut String) {
     let secs = now.as_secs();
     SECOND.with_borrow_mut(|(second, text)| {
         if *second != secs {
-            *second = secs;
             text.clear();
-            let (year, month, day) = civil_date(secs / 86_400);
-            let time = secs % 86_400;
-            let _ = write!(
-                text,
-                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.",
-                time / 3600,
-                time / 60 % 60,
-                time % 60
-            );
+            let _ = tracing_subscriber::fmt::time::SystemTime.format_time(&mut Writer::new(text));
+            // `2026-12-01T22:51:07.402113Z`: keep up to the `.`, if it is
+            // this second's (the clock may have moved on in between).
+            let cut = text.find('.').unwrap_or(text.len());
+            let seconds = text.get(cut.saturating_sub(2)..cut);
+            let this_second = seconds.and_then(|s| s.parse::<u64>().ok()) == Some(secs % 60);
+            *second = if this_second { secs } else { u64::MAX };
+            text.truncate(cut + 1);
         }
         line.push_str(text);
     });
     push_digits(line, u64::from(now.subsec_micros()), 6);
     line.push('Z');
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_date(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The event's fields: the message as it is, the others `name=value`.
@@ -269,15 +252,6 @@ impl Visit for Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates_match_the_calendar() {
-        // 1970-01-01, a leap day, the day after, and 2026-12-01.
-        assert_eq!(civil_date(0), (1970, 1, 1));
-        assert_eq!(civil_date(11_016), (2000, 2, 29));
-        assert_eq!(civil_date(11_017), (2000, 3, 1));
-        assert_eq!(civil_date(20_788), (2026, 12, 1));
-    }
 
     #[test]
     fn lines_look_like_tracing_subscribers() {

@@ -342,7 +342,9 @@ impl Server {
 
     /// How long a client may take to send a request's headers before its
     /// connection is closed (default [`DEFAULT_HEADER_READ_TIMEOUT`]);
-    /// `None` for no limit. This bounds slow-loris clients.
+    /// `None` for no limit. This bounds slow-loris clients, and kept-alive
+    /// connections left idle: one is closed within one to two timeouts of
+    /// its last answer (`tests/tests/serve_header_clock.rs`).
     ///
     /// ```no_run
     /// # async fn run(router: approute::axum::Router) -> std::io::Result<()> {
