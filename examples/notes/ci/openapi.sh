@@ -82,6 +82,8 @@ PY
 # the rest runs in, and the legacy proxy has no service behind it here (it
 # answers 503, as documented). schemathesis.toml says which methods it may
 # try where a route has none.
+# Run from $TMP: Schemathesis keeps a .schemathesis/ folder where it runs.
+cd "$TMP"
 "$TMP/venv/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$DOC" --url "$URL" -H "Cookie: $COOKIE" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --exclude-path /api/events --exclude-path /api/auth/signout --exclude-path '/api/legacy/{path}' \
