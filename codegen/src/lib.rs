@@ -6,7 +6,8 @@
 //! 2. [`segment`] reads each folder name (`[id]`, `(group)`, ...) into the
 //!    route's URL,
 //! 3. [`parse`] finds the method handlers each file exports and, with
-//!    [`config`], its config constants,
+//!    [`config`], its config constants, and with [`signature`] what each
+//!    handler's signature, body and doc comment say (for `app::openapi()`),
 //! 4. [`check`] rejects trees Next.js rejects or a router cannot serve,
 //! 5. [`order`] ranks the routes as Next.js does,
 //! 6. [`middleware`] gives each route the `middleware.rs` files above it,
@@ -17,7 +18,8 @@
 //! Beside them: [`items`] cuts a file into its top-level items (syn parses
 //! only the ones read), [`error`] renders problems, [`suggest`] finds the name
 //! a typo meant, [`public`] works out a public file's HTTP metadata and
-//! [`precompress`] its compressed variants.
+//! [`precompress`] its compressed variants, [`href`] checks and plans the
+//! links `app::href!` builds.
 //! Every stage reports all the mistakes it sees; [`generate`] stops before
 //! emitting if any stage found one. `README.md` follows one route through.
 //!

@@ -195,20 +195,10 @@ fn strip_parens(mut expr: &Expr) -> &Expr {
 
 fn status_of(expr: &Expr) -> Option<Status> {
     match strip_parens(expr) {
-        Expr::Path(p) => {
-            let segments: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            match segments.as_slice() {
-                [.., ty, constant] if ty == "StatusCode" => {
-                    Some(Status::Constant(constant.clone()))
-                }
-                _ => None,
-            }
-        }
+        Expr::Path(p) => match segments(p).as_slice() {
+            [.., ty, constant] if ty == "StatusCode" => Some(Status::Constant(constant.clone())),
+            _ => None,
+        },
         Expr::Call(call) => {
             let code = if is_path(&call.func, &["Redirect", "to"])
                 || is_path(&call.func, &["Redirect", "see_other"])
@@ -230,13 +220,14 @@ fn status_of(expr: &Expr) -> Option<Status> {
 /// `func` is a path ending in `tail` (`Ok`, `axum::response::Redirect::to`).
 fn is_path(func: &Expr, tail: &[&str]) -> bool {
     let Expr::Path(p) = func else { return false };
-    let segments: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segments = segments(p);
     segments.len() >= tail.len() && segments[segments.len() - tail.len()..] == *tail
+}
+
+/// `["Redirect", "to"]` for `Redirect::to`.
+fn segments(path: &syn::ExprPath) -> Vec<String> {
+    let segments = path.path.segments.iter();
+    segments.map(|s| s.ident.to_string()).collect()
 }
 
 #[cfg(test)]

@@ -135,3 +135,32 @@ fn open_types_are_no_errors_and_are_noted() {
         "any other answer"
     );
 }
+
+async fn two_params(_: Path<(String, u32)>) -> &'static str {
+    ""
+}
+
+#[test]
+fn a_tuple_path_gives_each_parameter_its_schema_in_order() {
+    const PARAMS: &[PathParam] = &[
+        PathParam {
+            name: "slug",
+            catch_all: false,
+        },
+        PathParam {
+            name: "n",
+            catch_all: true,
+        },
+    ];
+    let mut doc = Document::new("t", "1");
+    let mut op = doc.operation("/[slug]/[...n]", "get", &[("/{slug}/{n}", PARAMS)]);
+    let ((a0,), out) = sig1(&two_params);
+    (&&&a0).input(&mut op);
+    (&&&out).output(&mut op, &[], "&'static str");
+    op.finish();
+    let doc = doc.finish().into_json();
+    let params = &doc["paths"]["/{slug}/{n}"]["get"]["parameters"];
+    assert_eq!(params[0]["schema"]["type"], "string");
+    assert_eq!(params[1]["schema"]["type"], "integer");
+    assert_eq!(params[1]["x-approute-catch-all"], true);
+}
