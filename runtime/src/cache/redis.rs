@@ -126,10 +126,8 @@ return 1
 
 /// Gives a generation a new token in one field (`x`: purged, `s`: marked
 /// stale); a generation that does not exist has no entries to purge.
-/// Counts the purge in the fleet's purge epoch, whatever it finds.
-/// KEYS: generation, purge epoch. ARGV: field, token.
+/// KEYS: generation. ARGV: field, token.
 const PURGE: &str = r"
-redis.call('INCR', KEYS[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   return 1
@@ -221,11 +219,6 @@ impl RedisStore {
         }
     }
 
-    /// Counts every purge of this prefix, by any instance.
-    fn purge_epoch_key(&self) -> String {
-        format!("{}purges", self.prefix)
-    }
-
     fn lock(&self, name: &str) -> String {
         format!("{}l:{name}", self.prefix)
     }
@@ -233,7 +226,6 @@ impl RedisStore {
     /// Gives `purge`'s generation a new token in `field`.
     async fn bump(&self, purge: &Purge, field: &str) -> Result<(), Error> {
         let mut call = self.scripts.purge.key(self.generation(purge)?);
-        call.key(self.purge_epoch_key());
         call.arg(field).arg(unique_token());
         let _: i64 = self.link.script(&call).await?;
         Ok(())
@@ -316,16 +308,6 @@ impl CacheStore for RedisStore {
 
     fn mark_stale<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(self.bump(purge, "s"))
-    }
-
-    fn purge_epoch(&self) -> BoxFuture<'_, Result<u64, Error>> {
-        Box::pin(async move {
-            let epoch: Option<u64> = self
-                .link
-                .cmd(redis::cmd("GET").arg(self.purge_epoch_key()))
-                .await?;
-            Ok(epoch.unwrap_or(0))
-        })
     }
 }
 
