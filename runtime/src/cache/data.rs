@@ -195,13 +195,19 @@ impl Run {
             .across_fleet(&self.cache, DEFAULT_FLEET_WAIT, newer)
             .await
         {
-            Across::Run => {
-                // A failed refresh keeps the stale value.
-                let _ = self.compute(compute, flight).await;
-            }
-            Across::Made(answer) => flight.finish(Some(answer)),
-            Across::Panicked => flight.panicked(),
+            Across::Run => {}
+            Across::Made(answer) => return flight.finish(Some(answer)),
+            Across::Panicked => return flight.panicked(),
         }
+        // Another refresh may have stored its value between the stale read
+        // and this turn: running again would replace a fresh value.
+        if let Some(answer) = newer().await {
+            if answer.is_fresh(self.cache.now_ms(), self.options.revalidate) {
+                return flight.finish(Some(answer));
+            }
+        }
+        // A failed refresh keeps the stale value.
+        let _ = self.compute(compute, flight).await;
     }
 
     fn answer(&self, json: Vec<u8>) -> CachedAnswer {
@@ -239,4 +245,56 @@ fn decode<T: DeserializeOwned>(answer: &CachedAnswer) -> Option<T> {
     serde_json::from_slice(answer.body())
         .map_err(|e| report("decoding a cached value", &Error::new(e)))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cache::{ManualClock, MemoryStore};
+
+    /// A refresh whose turn comes after another refresh stored a newer
+    /// value keeps that value and does not compute again.
+    #[tokio::test]
+    async fn a_refresh_after_another_one_stored_does_not_run_again() {
+        let clock = ManualClock::default();
+        let cache = Cache::new(MemoryStore::new(1 << 20)).__with_clock(clock.clone());
+        let key = CacheKey::new("approute data", "/k", None);
+        let run = |options: CacheOptions| Run {
+            cache: cache.clone(),
+            key: key.clone(),
+            options,
+        };
+        let runs = Arc::new(AtomicU64::new(0));
+        let compute = |value: u64| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<u64, ()>(value)
+            }
+        };
+        let lead = |cache: &Cache| match cache.flight(key.as_str()) {
+            Turn::Lead(flight) => flight,
+            Turn::Wait(_) => panic!("no run in progress"),
+        };
+        let options = CacheOptions::revalidate(60);
+        run(options.clone())
+            .compute(compute(1), lead(&cache))
+            .await
+            .unwrap();
+        let stale_since = get::<u64>(&cache, &key).await.unwrap().0.stored_at_ms();
+        clock.advance(std::time::Duration::from_secs(61));
+        // The first refresh stores 2 ...
+        run(options.clone())
+            .refresh(compute(2), lead(&cache), stale_since)
+            .await;
+        // ... and one started from the same stale read finds it.
+        run(options)
+            .refresh(compute(3), lead(&cache), stale_since)
+            .await;
+        assert_eq!(get::<u64>(&cache, &key).await.unwrap().1, 2);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
 }
