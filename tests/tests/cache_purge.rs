@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use approute::axum::Router;
-use approute::cache::{Cache, CacheStore, MemoryStore, RedisStore};
+use approute::cache::{Cache, CacheStore, MemoryStore, Purge, RedisStore};
 use approute_tests::{cache_app, Counter};
 use redis_server::{connection, start_redis, start_redis_with};
 use support::{send, Answer};
@@ -224,4 +224,41 @@ async fn a_path_and_a_tag_of_the_same_name_are_purged_apart() {
         .await
         .unwrap();
     assert_eq!(get(&router, "/notes").await, seen("HIT", "notes run 1"));
+}
+
+/// Another instance purges while this one's handler runs: the answer is
+/// sent but not kept (it may hold the purged data), as for a purge made in
+/// the same process. The other instance here is a second store handle on
+/// the same Redis, so this process's own purge count never moves.
+#[tokio::test]
+async fn a_purge_by_another_instance_during_a_run_keeps_the_answer_out() {
+    let Some(server) = start_redis().await else {
+        return;
+    };
+    let connect = || async {
+        RedisStore::connect(&server.url)
+            .await
+            .unwrap()
+            .prefix("during:")
+    };
+    let cache = Cache::new(connect().await);
+    let other_instance = connect().await;
+    let (router, runs) = app(&cache);
+    let slow = {
+        let router = router.clone();
+        tokio::spawn(async move { send(&router, "GET", "/notes", &[("x-sleep-ms", "300")]).await })
+    };
+    let started = Instant::now();
+    while runs.0.load(Ordering::SeqCst) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(5), "never ran");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    other_instance
+        .purge(&Purge::Tag("notes".to_string()))
+        .await
+        .unwrap();
+    let answer = slow.await.unwrap();
+    assert_eq!(answer.text(), "notes run 1");
+    assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 2"));
+    assert_eq!(get(&router, "/notes").await, seen("HIT", "notes run 2"));
 }

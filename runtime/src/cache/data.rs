@@ -152,7 +152,7 @@ impl Run {
         T: Serialize,
         F: Future<Output = Result<T, E>>,
     {
-        let purges = self.cache.purge_count();
+        let purges = self.cache.purge_mark().await;
         let value = match compute.await {
             Ok(value) => value,
             Err(e) => {
@@ -168,7 +168,7 @@ impl Run {
             }
         };
         if let Some(answer) = &answer {
-            if self.cache.purge_count() == purges {
+            if self.cache.purge_mark().await == purges {
                 if let Err(e) = self.cache.store().put(&self.key, answer.clone()).await {
                     report("store", &e);
                 }

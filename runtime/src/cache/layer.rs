@@ -25,7 +25,7 @@ use super::fleet::{Across, DEFAULT_FLEET_WAIT};
 use super::flight::{catching, wait, Ended, Flight, Turn};
 use super::key::CacheKey;
 use super::policy::{cacheable_request, cacheable_response};
-use super::Cache;
+use super::{Cache, PurgeMark};
 use crate::compress::{self, Compression};
 use crate::error;
 use crate::route_info::RouteInfo;
@@ -219,7 +219,7 @@ where
                         return Ok(sent(&answer, HIT, &req));
                     }
                 }
-                let purges = cache.purge_count();
+                let purges = cache.purge_mark().await;
                 let headers = req.headers().clone();
                 let response = match catching(inner.oneshot(req)).await {
                     Ok(Ok(response)) => response,
@@ -315,7 +315,7 @@ async fn refresh<S>(
     *req.body_mut() = Body::empty();
     req.headers_mut().remove(header::CONTENT_LENGTH);
     req.headers_mut().remove(header::TRANSFER_ENCODING);
-    let purges = cache.purge_count();
+    let purges = cache.purge_mark().await;
     let headers = req.headers().clone();
     let run = catching(inner.oneshot(req));
     let response = match route.info.config().max_duration {
@@ -355,8 +355,8 @@ struct Made<'a> {
     base: Option<CachedAnswer>,
     /// The request's headers.
     request: &'a HeaderMap,
-    /// The purge count when the handler started.
-    purges: u64,
+    /// Where purges stood when the handler started.
+    purges: PurgeMark,
     /// How the server compresses: the encodings the answer is kept in.
     compression: Compression,
 }
@@ -438,7 +438,7 @@ async fn keep(
         variants,
     });
     // A purge while the handler ran may have been for the data it read.
-    if cache.purge_count() == made.purges {
+    if cache.purge_mark().await == made.purges {
         if let Err(e) = cache.store().put(&store_key, answer.clone()).await {
             report("store", &e);
         }

@@ -123,6 +123,13 @@ pub struct Cache {
     shared: Arc<Shared>,
 }
 
+/// See [`Cache::purge_mark`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PurgeMark {
+    local: u64,
+    fleet: Option<u64>,
+}
+
 struct Shared {
     store: Box<dyn CacheStore>,
     max_body: usize,
@@ -245,8 +252,13 @@ impl Cache {
         self.shared.clock.now_ms()
     }
 
-    pub(crate) fn purge_count(&self) -> u64 {
-        self.shared.purges.load(Ordering::SeqCst)
+    /// Where purges stand: this process's own count and the store's
+    /// fleet-wide epoch (`None` if it could not be read). An answer is
+    /// stored only if the mark is the same after its run as before.
+    pub(crate) async fn purge_mark(&self) -> PurgeMark {
+        let local = self.shared.purges.load(Ordering::SeqCst);
+        let fleet = self.store().purge_epoch().await.ok();
+        PurgeMark { local, fleet }
     }
 
     /// Joins the handler run for `key` if there is one, else starts one.

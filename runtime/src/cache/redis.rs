@@ -126,8 +126,10 @@ return 1
 
 /// Gives a generation a new token in one field (`x`: purged, `s`: marked
 /// stale); a generation that does not exist has no entries to purge.
-/// KEYS: generation. ARGV: field, token.
+/// Counts the purge in the fleet's purge epoch, whatever it finds.
+/// KEYS: generation, purge epoch. ARGV: field, token.
 const PURGE: &str = r"
+redis.call('INCR', KEYS[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   return 1
@@ -219,6 +221,11 @@ impl RedisStore {
         }
     }
 
+    /// Counts every purge of this prefix, by any instance.
+    fn purge_epoch_key(&self) -> String {
+        format!("{}purges", self.prefix)
+    }
+
     fn lock(&self, name: &str) -> String {
         format!("{}l:{name}", self.prefix)
     }
@@ -226,6 +233,7 @@ impl RedisStore {
     /// Gives `purge`'s generation a new token in `field`.
     async fn bump(&self, purge: &Purge, field: &str) -> Result<(), Error> {
         let mut call = self.scripts.purge.key(self.generation(purge)?);
+        call.key(self.purge_epoch_key());
         call.arg(field).arg(unique_token());
         let _: i64 = self.link.script(&call).await?;
         Ok(())
@@ -308,6 +316,16 @@ impl CacheStore for RedisStore {
 
     fn mark_stale<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(self.bump(purge, "s"))
+    }
+
+    fn purge_epoch(&self) -> BoxFuture<'_, Result<u64, Error>> {
+        Box::pin(async move {
+            let epoch: Option<u64> = self
+                .link
+                .cmd(redis::cmd("GET").arg(self.purge_epoch_key()))
+                .await?;
+            Ok(epoch.unwrap_or(0))
+        })
     }
 }
 

@@ -93,6 +93,15 @@ pub trait CacheStore: Send + Sync + 'static {
         None
     }
 
+    /// A number that changes whenever any instance sharing this store
+    /// purges: an answer made while it changed is not stored, since the
+    /// purge may have been for the data it read. A store no other process
+    /// purges keeps the default, a constant (the cache counts this
+    /// process's own purges itself).
+    fn purge_epoch(&self) -> BoxFuture<'_, Result<u64, Error>> {
+        Box::pin(async { Ok(0) })
+    }
+
     /// Where `RATE_LIMIT` counts when this is the process's store: a store
     /// several instances share gives them one budget per client. `None`
     /// (the default) counts in the process.
@@ -126,6 +135,10 @@ impl<S: CacheStore + ?Sized> CacheStore for std::sync::Arc<S> {
 
     fn fleet_locks(&self) -> Option<&dyn FleetLocks> {
         (**self).fleet_locks()
+    }
+
+    fn purge_epoch(&self) -> BoxFuture<'_, Result<u64, Error>> {
+        (**self).purge_epoch()
     }
 
     fn rate_counter(&self) -> Option<Box<dyn RateCounter>> {
