@@ -124,7 +124,7 @@ async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u
 }
 
 /// 5k answers of one path (one per query string); a purge runs one
-/// script of two commands, deletes nothing, and the answers are gone.
+/// script of three commands (one counts the purge), deletes nothing, and the answers are gone.
 #[tokio::test]
 async fn a_redis_purge_is_constant_work_whatever_the_entry_count() {
     let Some(server) = start_redis().await else {
