@@ -41,13 +41,17 @@ fn runs(counter: &Counter) -> u64 {
     counter.0.load(Ordering::SeqCst)
 }
 
-/// Waits (up to 5 s) until `GET /data` says `body`.
+/// Waits (up to 5 s) until `GET /data` says `body`, then a little more: a
+/// poll that read the old value just before the refresh stored the new one
+/// starts a refresh of its own, which finds the new value and ends; until
+/// it has, the next stale read would not start one.
 async fn until(router: &Router, body: &str) {
     let started = Instant::now();
     while get(router, "/data").await != body {
         assert!(started.elapsed() < Duration::from_secs(5), "never {body}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 async fn the_rules(cache: Cache) {

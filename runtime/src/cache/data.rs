@@ -199,12 +199,11 @@ impl Run {
             Across::Made(answer) => return flight.finish(Some(answer)),
             Across::Panicked => return flight.panicked(),
         }
-        // Another refresh may have stored its value between the stale read
-        // and this turn: running again would replace a fresh value.
+        // Another refresh stored a value after the stale read that started
+        // this one: this one's work is done (if that value is stale by now,
+        // the next call starts its own refresh).
         if let Some(answer) = newer().await {
-            if answer.is_fresh(self.cache.now_ms(), self.options.revalidate) {
-                return flight.finish(Some(answer));
-            }
+            return flight.finish(Some(answer));
         }
         // A failed refresh keeps the stale value.
         let _ = self.compute(compute, flight).await;

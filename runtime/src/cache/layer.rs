@@ -301,13 +301,13 @@ async fn refresh<S>(
         Across::Made(answer) => return flight.finish(Some(answer)),
         Across::Panicked => return flight.panicked(),
     }
-    // Another refresh may have finished between our lookup and our turn.
+    // Another refresh stored an answer after the stale read that started
+    // this one: this one's work is done (if that answer is stale by now, the
+    // next request starts its own refresh).
     let found = lookup(&cache, &key, req.headers()).await;
     if let Some(answer) = found.answer {
-        if answer.stored_at_ms() > stale_since && answer.is_fresh(cache.now_ms(), route.revalidate)
-        {
-            flight.finish(Some(answer));
-            return;
+        if answer.stored_at_ms() > stale_since {
+            return flight.finish(Some(answer));
         }
     }
     let compression = Compression::of_request(req.extensions());
