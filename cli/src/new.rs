@@ -16,7 +16,10 @@ pub enum Source {
     Version(String),
 }
 
-const BUILD_RS: &str = "fn main() { println!(\"cargo:rerun-if-changed=app\"); }\n";
+/// Watches the app's folders that exist: a missing path would make cargo
+/// rebuild every time. One made later is picked up by `dev`.
+const BUILD_RS: &str = r#"fn main() { for dir in ["app", "pages", "public"] { if std::path::Path::new(dir).exists() { println!("cargo:rerun-if-changed={dir}"); } } }
+"#;
 
 const MAIN_RS: &str = "\
 approute::app!(); // defines `mod app` with `app::router()` and `app::ROUTES`
