@@ -2,7 +2,8 @@
 """The notes fleet through nginx (started by fleet.sh, URL in argv[1]):
 
 1. sessions are in the database: signed up through one instance, the user
-   is signed in on another;
+   is signed in on another, and wrong passwords spread over every instance
+   lock the account on all of them;
 2. the cache is in Redis: a purge made by one instance is seen by all;
 3. rolling restarts under a steady GET load, with POSTs in flight: each
    instance in turn drained from nginx, SIGTERMed and started again: no
@@ -76,6 +77,25 @@ def sessions_are_shared():
     check(len(seen) == INSTANCES and others, f"/api/me answered only by {seen}")
     print(f"sessions: signed up on {signed_up_on}, signed in on {sorted(others)} too")
     return cookie
+
+
+def lockout_is_fleet_wide():
+    """Wrong passwords for one email, spread by nginx over every instance,
+    lock it on all of them: the counts are in the database. test.sh sets
+    SIGNIN_MAX_FAILURES to 5, below the route's RATE_LIMIT of 10 a minute."""
+    limit = int(os.environ.get("SIGNIN_MAX_FAILURES", "10"))
+    check(limit < 10, "SIGNIN_MAX_FAILURES must be below the sign-in RATE_LIMIT (10)")
+    seen = set()
+    wrong = {"email": "mallory@example.com", "password": "wrong horse"}
+    for n in range(limit):
+        status, headers, body = request("POST", "/api/auth/signin", wrong)
+        check(status == 401, f"wrong password {n + 1}: {status} {body[:200]!r}")
+        seen.add(headers["x-upstream"])
+    check(len(seen) > 1, f"the sign-ins all went to {seen}")
+    status, headers, body = request("POST", "/api/auth/signin", wrong)
+    check(status == 429 and b"wrong passwords" in body,
+          f"wrong password {limit + 1}, on {headers.get('x-upstream')}: {status} {body[:200]!r}")
+    print(f"lockout: {limit} wrong passwords over {len(seen)} instances locked the account on all")
 
 
 def create(cookie, title, public):
@@ -219,6 +239,7 @@ def requests_per_second(page):
 
 def main():
     cookie = sessions_are_shared()
+    lockout_is_fleet_wide()
     page = purges_are_seen_by_all(cookie)
     rolling_restart(cookie, page, drain=True)
     failed, written = rolling_restart(cookie, page, drain=False)

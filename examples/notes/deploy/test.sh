@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI test of the fleet: fleet.sh starts redis-server, PostgreSQL, 3 notes
 # instances (the debug build) and nginx; fleet_test.py checks them through
-# nginx (shared sessions, fleet-wide purges, rolling restarts under load,
-# requests/s for 1-3 instances); everything is stopped afterwards.
+# nginx (shared sessions and sign-in lockout, fleet-wide purges, rolling
+# restarts under load, requests/s for 1-3 instances); everything is stopped
+# afterwards.
 #
 #   bash examples/notes/deploy/test.sh
 set -euo pipefail
@@ -10,6 +11,9 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 export FLEET_DIR="${FLEET_DIR:-$(mktemp -d /tmp/notes-fleet.XXXXXX)}"
+# Below the sign-in route's RATE_LIMIT (10 a minute), so the lockout check
+# meets the lockout first; the instances inherit it.
+export SIGNIN_MAX_FAILURES=5
 
 if ! command -v wrk >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || { echo "notes/fleet: wrk is missing (apt-get install wrk)" >&2; exit 1; }

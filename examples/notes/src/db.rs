@@ -193,6 +193,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
             PRIMARY KEY (provider, event_id)
         )",
     ),
+    (
+        4,
+        "sign-in failures",
+        "CREATE TABLE signin_failures (
+            account TEXT PRIMARY KEY,
+            failures {int} NOT NULL,
+            last_ms {int} NOT NULL,
+            locked_until_ms {int} NOT NULL,
+            attempt {int} NOT NULL
+        )",
+    ),
 ];
 
 #[cfg(test)]

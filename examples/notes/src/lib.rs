@@ -57,7 +57,7 @@ pub struct AppState {
     pub cache: approute::cache::Cache,
     /// Password hashing, a bounded number at a time.
     pub passwords: Arc<passwords::Passwords>,
-    /// Wrong-password counts per account, for sign-in.
+    /// Wrong-password counts per account, for sign-in (in the database).
     pub lockout: Arc<lockout::Lockout>,
     /// Flipped to `true` to end every open event stream (at shutdown).
     closing: Arc<watch::Sender<bool>>,
@@ -83,11 +83,13 @@ impl AppState {
             .map_err(|e| sqlx::Error::Configuration(e.into()))?;
         let (events, _) = broadcast::channel(1024);
         let (closing, _) = watch::channel(false);
+        let lockout = Arc::new(lockout::Lockout::new(&config, db.clone()));
         Ok(AppState {
             db,
+            lockout,
             legacy: legacy::Client::new(),
             passwords: Arc::new(passwords),
-            lockout: Arc::new(lockout::Lockout::new(&config)),
+
             config: Arc::new(config),
             events,
             cache,

@@ -4,61 +4,80 @@
 //! count. Counted per email whether or not it has an account, so the
 //! refusal does not tell which emails exist.
 //!
+//! The counts are in the database, so every instance of a fleet sees the
+//! same ones: through a load balancer, N instances must not give a guesser
+//! N times the tries. Each attempt is one `INSERT .. ON CONFLICT DO UPDATE`,
+//! atomic in SQLite and PostgreSQL alike.
+//!
 //! An attempt counts as a failure from the moment it starts, so a burst of
-//! parallel guesses cannot all slip in before the first one fails.
-//! Memory is bounded: at most [`MAX_ACCOUNTS`] entries of fixed size (the
-//! email's SHA-256, not the email), forgotten a while after their last
-//! failure.
+//! parallel guesses cannot all slip in before the first one fails. Rows
+//! hold the email's SHA-256, not the email, and are deleted a while after
+//! their last failure, so the table holds at most the emails tried in that
+//! while (which `RATE_LIMIT` bounds per client).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-
-/// How many accounts' counts are kept at most (about 100 bytes each).
-pub const MAX_ACCOUNTS: usize = 10_000;
+use crate::db::Db;
+use crate::util::now_millis;
 
 /// A count is forgotten this long after its last failure (or lock end).
 const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 
-#[derive(Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    locked_until: Option<Instant>,
-}
+/// Forgotten counts are deleted on every this many attempts.
+const PRUNE_EVERY: u64 = 256;
 
-impl Failures {
-    fn locked_at(&self, now: Instant) -> Option<Duration> {
-        self.locked_until
-            .and_then(|until| until.checked_duration_since(now))
-            .filter(|left| !left.is_zero())
-    }
+/// Counts one attempt for `$1`, unless it is locked: a new row, a count
+/// started again after `FORGET_AFTER` (`$3` is now minus that), or one
+/// more; locked from the `$4`th for `$5` ms. `$6` marks the row as this
+/// attempt's, so a refused attempt (the row left as it was) is told apart.
+const COUNT: &str = "
+INSERT INTO signin_failures (account, failures, last_ms, locked_until_ms, attempt)
+VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $2 + $5 ELSE 0 END, $6)
+ON CONFLICT (account) DO UPDATE SET
+    failures = CASE
+        WHEN signin_failures.locked_until_ms > $2 THEN signin_failures.failures
+        WHEN signin_failures.last_ms < $3 AND signin_failures.locked_until_ms < $3 THEN 1
+        ELSE signin_failures.failures + 1 END,
+    locked_until_ms = CASE
+        WHEN signin_failures.locked_until_ms > $2 THEN signin_failures.locked_until_ms
+        WHEN (CASE
+            WHEN signin_failures.last_ms < $3 AND signin_failures.locked_until_ms < $3 THEN 1
+            ELSE signin_failures.failures + 1 END) >= $4 THEN $2 + $5
+        ELSE 0 END,
+    last_ms = CASE
+        WHEN signin_failures.locked_until_ms > $2 THEN signin_failures.last_ms
+        ELSE $2 END,
+    attempt = CASE
+        WHEN signin_failures.locked_until_ms > $2 THEN signin_failures.attempt
+        ELSE $6 END
+RETURNING failures, locked_until_ms, attempt";
 
-    fn stale_at(&self, now: Instant) -> bool {
-        let since = self
-            .locked_until
-            .map_or(self.last, |until| until.max(self.last));
-        now.saturating_duration_since(since) > FORGET_AFTER
-    }
-}
+/// Takes back one attempt of `$1`; the lock goes with it below `$2`.
+const TAKE_BACK: &str = "
+UPDATE signin_failures SET
+    failures = failures - 1,
+    locked_until_ms = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until_ms END
+WHERE account = $1 AND failures > 0";
 
-/// The counts, one per recently failing email.
+/// The counts, in the database.
 pub struct Lockout {
+    db: Db,
     max_failures: u32,
     lock_for: Duration,
-    accounts: Mutex<HashMap<[u8; 32], Failures>>,
+    attempts: AtomicU64,
 }
 
 impl Lockout {
-    pub fn new(config: &Config) -> Lockout {
+    pub fn new(config: &Config, db: Db) -> Lockout {
         Lockout {
+            db,
             max_failures: config.signin_max_failures.max(1),
             lock_for: config.signin_lockout,
-            accounts: Mutex::new(HashMap::new()),
+            attempts: AtomicU64::new(0),
         }
     }
 
@@ -66,184 +85,253 @@ impl Lockout {
     /// account is locked; otherwise the attempt, counted as a failure until
     /// it is settled. Dropped unsettled (the check did not run: busy, an
     /// error, the client hung up) it is taken back.
-    pub fn begin(&self, email: &str) -> Result<Attempt<'_>, Duration> {
-        let key = key(email);
-        let now = Instant::now();
-        let mut accounts = self.lock();
-        if let Some(left) = accounts.get(&key).and_then(|f| f.locked_at(now)) {
-            return Err(left);
+    pub async fn begin(&self, email: &str) -> Result<Result<Attempt, Duration>, sqlx::Error> {
+        if self
+            .attempts
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
+        {
+            self.prune().await?;
         }
-        if !accounts.contains_key(&key) && accounts.len() >= MAX_ACCOUNTS {
-            make_room(&mut accounts, now);
+        let account = key(email);
+        let now = now_millis();
+        let forget_before = now.saturating_sub(millis(FORGET_AFTER));
+        let mut mark = [0u8; 8];
+        getrandom::fill(&mut mark).expect("the operating system's random source");
+        let mark = i64::from_ne_bytes(mark);
+        let (failures, locked_until, attempt): (i64, i64, i64) = sqlx::query_as(COUNT)
+            .bind(&account)
+            .bind(now)
+            .bind(forget_before)
+            .bind(i64::from(self.max_failures))
+            .bind(millis(self.lock_for))
+            .bind(mark)
+            .fetch_one(&self.db.pool)
+            .await?;
+        if attempt != mark {
+            let left = u64::try_from(locked_until.saturating_sub(now)).unwrap_or(0);
+            return Ok(Err(Duration::from_millis(left)));
         }
-        if !accounts.contains_key(&key) && accounts.len() >= MAX_ACCOUNTS {
-            // Every entry is a locked account: this one goes uncounted
-            // rather than unlocking another.
-            tracing::warn!("sign-in lockout table full ({MAX_ACCOUNTS} locked accounts)");
-            return Ok(Attempt {
-                lockout: self,
-                key: None,
-            });
-        }
-        let failures = accounts.entry(key).or_insert(Failures {
-            count: 0,
-            last: now,
-            locked_until: None,
-        });
-        if failures.stale_at(now) {
-            *failures = Failures {
-                count: 0,
-                last: now,
-                locked_until: None,
-            };
-        }
-        failures.count = failures.count.saturating_add(1);
-        failures.last = now;
-        if failures.count >= self.max_failures {
-            failures.locked_until = Some(now + self.lock_for);
-        }
-        Ok(Attempt {
-            lockout: self,
-            key: Some(key),
-        })
+        Ok(Ok(Attempt {
+            db: self.db.clone(),
+            account: Some(account),
+            failures: u32::try_from(failures).unwrap_or(u32::MAX),
+            max_failures: self.max_failures,
+        }))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Failures>> {
-        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+    /// Deletes the counts forgotten by now.
+    async fn prune(&self) -> Result<(), sqlx::Error> {
+        let before = now_millis().saturating_sub(millis(FORGET_AFTER));
+        sqlx::query("DELETE FROM signin_failures WHERE last_ms < $1 AND locked_until_ms < $1")
+            .bind(before)
+            .execute(&self.db.pool)
+            .await
+            .map(drop)
     }
 
-    /// How many accounts have a count (for tests).
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// How many accounts have a count.
+    #[cfg(test)]
+    async fn counted(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM signin_failures")
+            .fetch_one(&self.db.pool)
+            .await
     }
 }
 
 /// One sign-in attempt, counted as a failure until settled.
-pub struct Attempt<'a> {
-    lockout: &'a Lockout,
-    /// `None` when the table was full of locked accounts.
-    key: Option<[u8; 32]>,
+pub struct Attempt {
+    db: Db,
+    /// `None` once settled.
+    account: Option<String>,
+    failures: u32,
+    max_failures: u32,
 }
 
-impl Attempt<'_> {
-    /// The password was wrong: the failure stays counted.
+impl Attempt {
+    /// The password was wrong: the failure stays counted. Returns the
+    /// account's count with it.
     pub fn failed(mut self) -> u32 {
-        let key = self.key.take();
-        key.and_then(|key| self.lockout.lock().get(&key).map(|f| f.count))
-            .unwrap_or(0)
+        self.account = None;
+        self.failures
     }
 
     /// The password was right: the account's count starts again.
-    pub fn succeeded(mut self) {
-        if let Some(key) = self.key.take() {
-            self.lockout.lock().remove(&key);
-        }
+    pub async fn succeeded(mut self) -> Result<(), sqlx::Error> {
+        let Some(account) = self.account.take() else {
+            return Ok(());
+        };
+        sqlx::query("DELETE FROM signin_failures WHERE account = $1")
+            .bind(account)
+            .execute(&self.db.pool)
+            .await
+            .map(drop)
     }
 }
 
-impl Drop for Attempt<'_> {
+impl Drop for Attempt {
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        let mut accounts = self.lockout.lock();
-        let Some(failures) = accounts.get_mut(&key) else {
+        let Some(account) = self.account.take() else {
             return;
         };
-        failures.count = failures.count.saturating_sub(1);
-        if failures.count < self.lockout.max_failures {
-            failures.locked_until = None;
-        }
-        if failures.count == 0 {
-            accounts.remove(&key);
-        }
+        let db = self.db.clone();
+        let max_failures = i64::from(self.max_failures);
+        // Dropped in a handler that was cancelled: the take-back must not
+        // be, so it runs on its own.
+        tokio::spawn(async move {
+            let taken = sqlx::query(TAKE_BACK)
+                .bind(account)
+                .bind(max_failures)
+                .execute(&db.pool)
+                .await;
+            if let Err(e) = taken {
+                tracing::warn!("sign-in lockout: an unchecked attempt was not taken back: {e}");
+            }
+        });
     }
 }
 
-fn key(email: &str) -> [u8; 32] {
-    Sha256::digest(email.as_bytes()).into()
-}
-
-/// Forgets stale counts; if none were, the oldest unlocked one.
-fn make_room(accounts: &mut HashMap<[u8; 32], Failures>, now: Instant) {
-    accounts.retain(|_, failures| !failures.stale_at(now));
-    if accounts.len() < MAX_ACCOUNTS {
-        return;
-    }
-    let oldest = accounts
+/// The account's key: the email's SHA-256, in hex.
+fn key(email: &str) -> String {
+    Sha256::digest(email.as_bytes())
         .iter()
-        .filter(|(_, failures)| failures.locked_at(now).is_none())
-        .min_by_key(|(_, failures)| failures.last)
-        .map(|(key, _)| *key);
-    if let Some(key) = oldest {
-        accounts.remove(&key);
-    }
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn lockout(max_failures: u32) -> Lockout {
-        Lockout::new(&Config {
+    /// A lockout on a fresh SQLite file (removed when dropped).
+    struct Fixture {
+        lockout: Lockout,
+        file: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.file.display()));
+            }
+        }
+    }
+
+    async fn lockout(max_failures: u32) -> Fixture {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let file =
+            std::env::temp_dir().join(format!("notes-lockout-{}-{n}.db", std::process::id()));
+        let db = Db::connect(file.to_str().unwrap()).await.unwrap();
+        db.migrate().await.unwrap();
+        let config = Config {
             signin_max_failures: max_failures,
             signin_lockout: Duration::from_secs(60),
             ..Config::default()
-        })
-    }
-
-    #[test]
-    fn locks_after_the_limit_and_a_success_clears_the_count() {
-        let lockout = lockout(3);
-        assert_eq!(lockout.begin("a@b.io").unwrap().failed(), 1);
-        assert_eq!(lockout.begin("a@b.io").unwrap().failed(), 2);
-        lockout.begin("a@b.io").unwrap().succeeded();
-        assert!(lockout.is_empty());
-        for n in 1..=3 {
-            assert_eq!(lockout.begin("a@b.io").unwrap().failed(), n);
+        };
+        Fixture {
+            lockout: Lockout::new(&config, db),
+            file,
         }
-        let left = lockout.begin("a@b.io").err().unwrap();
-        assert!(left > Duration::from_secs(59) && left <= Duration::from_secs(60));
-        // Another account is not affected.
-        lockout.begin("c@d.io").unwrap().failed();
     }
 
-    #[test]
-    fn parallel_attempts_count_at_once_and_unsettled_ones_are_taken_back() {
-        let lockout = lockout(3);
-        let first = lockout.begin("a@b.io").unwrap();
-        let second = lockout.begin("a@b.io").unwrap();
-        let third = lockout.begin("a@b.io").unwrap();
+    async fn begin(lockout: &Lockout, email: &str) -> Result<Attempt, Duration> {
+        lockout.begin(email).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn locks_after_the_limit_and_a_success_clears_the_count() {
+        let fixture = lockout(3).await;
+        let lockout = &fixture.lockout;
+        assert_eq!(begin(lockout, "a@b.io").await.unwrap().failed(), 1);
+        assert_eq!(begin(lockout, "a@b.io").await.unwrap().failed(), 2);
+        let right = begin(lockout, "a@b.io").await.unwrap();
+        right.succeeded().await.unwrap();
+        assert_eq!(lockout.counted().await.unwrap(), 0);
+        for n in 1..=3 {
+            assert_eq!(begin(lockout, "a@b.io").await.unwrap().failed(), n);
+        }
+        let left = begin(lockout, "a@b.io").await.err().unwrap();
+        assert!(left > Duration::from_secs(59) && left <= Duration::from_secs(60));
+        // Refused attempts do not count or move the lock.
+        let again = begin(lockout, "a@b.io").await.err().unwrap();
+        assert!(again <= left);
+        // Another account is not affected.
+        assert_eq!(begin(lockout, "c@d.io").await.unwrap().failed(), 1);
+    }
+
+    #[tokio::test]
+    async fn parallel_attempts_count_at_once_and_unsettled_ones_are_taken_back() {
+        let fixture = lockout(3).await;
+        let lockout = &fixture.lockout;
+        let first = begin(lockout, "a@b.io").await.unwrap();
+        let second = begin(lockout, "a@b.io").await.unwrap();
+        let third = begin(lockout, "a@b.io").await.unwrap();
         // Three in flight: a fourth waits for the lock to pass.
-        assert!(lockout.begin("a@b.io").is_err());
+        assert!(begin(lockout, "a@b.io").await.is_err());
         drop(third); // never checked (say the hashing queue was full)
         second.failed();
         first.failed();
-        let fourth = lockout.begin("a@b.io").unwrap();
+        // The take-back runs on its own task.
+        let fourth = loop {
+            match begin(lockout, "a@b.io").await {
+                Ok(attempt) => break attempt,
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        };
+        assert_eq!(fourth.failures, 3);
         drop(fourth);
-        assert_eq!(lockout.begin("a@b.io").unwrap().failed(), 3);
+        let fifth = loop {
+            match begin(lockout, "a@b.io").await {
+                Ok(attempt) => break attempt,
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        };
+        assert_eq!(fifth.failed(), 3);
+        assert!(begin(lockout, "a@b.io").await.is_err());
     }
 
-    #[test]
-    fn memory_is_bounded() {
-        let lockout = lockout(1);
-        // Every entry locked: new emails go uncounted, none is unlocked.
-        for n in 0..MAX_ACCOUNTS + 50 {
-            lockout.begin(&format!("user{n}@b.io")).unwrap().failed();
-        }
-        assert_eq!(lockout.len(), MAX_ACCOUNTS);
-        assert!(lockout.begin("user0@b.io").is_err(), "still locked");
+    /// Two instances on one database share the counts.
+    #[tokio::test]
+    async fn instances_on_one_database_share_the_counts() {
+        let fixture = lockout(2).await;
+        let other = Lockout::new(
+            &Config {
+                signin_max_failures: 2,
+                signin_lockout: Duration::from_secs(60),
+                ..Config::default()
+            },
+            fixture.lockout.db.clone(),
+        );
+        assert_eq!(begin(&fixture.lockout, "a@b.io").await.unwrap().failed(), 1);
+        assert_eq!(begin(&other, "a@b.io").await.unwrap().failed(), 2);
+        assert!(begin(&fixture.lockout, "a@b.io").await.is_err());
+        assert!(begin(&other, "a@b.io").await.is_err());
     }
 
-    #[test]
-    fn the_oldest_unlocked_count_makes_room() {
-        let lockout = lockout(5);
-        for n in 0..MAX_ACCOUNTS + 1 {
-            lockout.begin(&format!("user{n}@b.io")).unwrap().failed();
-        }
-        assert_eq!(lockout.len(), MAX_ACCOUNTS);
-        assert!(!lockout.is_empty());
+    #[tokio::test]
+    async fn forgotten_counts_start_again_and_are_deleted() {
+        let fixture = lockout(5).await;
+        let lockout = &fixture.lockout;
+        begin(lockout, "a@b.io").await.unwrap().failed();
+        begin(lockout, "c@d.io").await.unwrap().failed();
+        // As if the last failures were over FORGET_AFTER ago.
+        let long_ago = now_millis() - millis(FORGET_AFTER) - 1_000;
+        sqlx::query("UPDATE signin_failures SET last_ms = $1")
+            .bind(long_ago)
+            .execute(&lockout.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(begin(lockout, "a@b.io").await.unwrap().failed(), 1);
+        lockout.prune().await.unwrap();
+        assert_eq!(
+            lockout.counted().await.unwrap(),
+            1,
+            "c@d.io's count is gone"
+        );
     }
 }

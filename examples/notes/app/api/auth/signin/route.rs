@@ -39,7 +39,7 @@ pub async fn POST(
 ) -> Result<(SetCookie, Json<SignedIn>), ApiError> {
     auth::refuse_cross_site(&state.config, &arrival, &Method::POST, &headers)?;
     let email = form.email.trim().to_lowercase();
-    let attempt = state.lockout.begin(&email).map_err(|left| {
+    let attempt = state.lockout.begin(&email).await?.map_err(|left| {
         let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         ApiError::too_many(
             "too many wrong passwords for this account; try again later",
@@ -64,7 +64,7 @@ pub async fn POST(
         }
         return Err(ApiError::unauthorized("wrong email or password"));
     };
-    attempt.succeeded();
+    attempt.succeeded().await?;
     let token = auth::create_session(&state.db, &state.config, id).await?;
     Ok((
         [(
