@@ -45,6 +45,8 @@ pub(super) struct LimitedRouter {
     timeout: Option<Duration>,
     timeout_status: StatusCode,
     proxies: TrustedProxies,
+    #[cfg(feature = "compression")]
+    compression: crate::compress::Compression,
 }
 
 impl LimitedRouter {
@@ -55,6 +57,7 @@ impl LimitedRouter {
         timeout: Option<Duration>,
         timeout_status: StatusCode,
         proxies: TrustedProxies,
+        #[cfg(feature = "compression")] compression: crate::compress::Compression,
     ) -> LimitedRouter {
         // Let a route's larger BODY_LIMIT through; extractors on the other
         // routes keep to `body_limit`.
@@ -78,6 +81,8 @@ impl LimitedRouter {
             timeout,
             timeout_status,
             proxies,
+            #[cfg(feature = "compression")]
+            compression,
         }
     }
 
@@ -105,6 +110,11 @@ impl LimitedRouter {
         if let Some(extractor_limit) = self.extractor_limit {
             extractor_limit.apply(&mut req);
         }
+        // Around the router alone, as a layer on it would be (the answers
+        // the server makes itself are too short to compress), without the
+        // boxed service per route that `Router::layer` adds.
+        #[cfg(feature = "compression")]
+        let compression = crate::compress::ForAnswer::of_request(self.compression, &mut req);
         // A body that cannot fail to read (none, as a GET has) needs no watch.
         let body_error =
             (!http_body::Body::is_end_stream(req.body())).then(|| Arc::new(AtomicU8::new(BODY_OK)));
@@ -125,6 +135,9 @@ impl LimitedRouter {
             sleep: None,
         };
         let response = match call.await {
+            #[cfg(feature = "compression")]
+            Outcome::Answered(Ok(response)) => compression.apply(response),
+            #[cfg(not(feature = "compression"))]
             Outcome::Answered(Ok(response)) => response,
             Outcome::Answered(Err(never)) => match never {},
             Outcome::TimedOut(timeout) => {
