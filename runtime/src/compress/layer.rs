@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderValue, Method, Request, Response};
+use axum::http::{header, Extensions, HeaderValue, Method, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -85,20 +85,30 @@ impl ForAnswer {
     /// cached answers the configuration, which choose their own encoding
     /// within it.
     pub(crate) fn of_request<B>(config: Compression, req: &mut Request<B>) -> ForAnswer {
-        if config != Compression::default() {
-            req.extensions_mut().insert(config);
-        }
         if !config.is_on() {
-            return ForAnswer {
-                accept: AcceptEncoding::Absent,
-                plain: false,
-                config,
-            };
+            return ForAnswer::new(config, AcceptEncoding::Absent, false, req.extensions_mut());
         }
         let headers = req.headers();
+        let accept = AcceptEncoding::of(headers);
+        let plain = req.method() != Method::HEAD && !headers.contains_key(header::RANGE);
+        ForAnswer::new(config, accept, plain, req.extensions_mut())
+    }
+
+    /// The same from what the caller read of the request: its
+    /// `Accept-Encoding`, and whether it is neither `HEAD` nor a `Range`
+    /// request.
+    pub(crate) fn new(
+        config: Compression,
+        accept: AcceptEncoding,
+        plain: bool,
+        extensions: &mut Extensions,
+    ) -> ForAnswer {
+        if config != Compression::default() {
+            extensions.insert(config);
+        }
         ForAnswer {
-            accept: AcceptEncoding::of(headers),
-            plain: req.method() != Method::HEAD && !headers.contains_key(header::RANGE),
+            accept,
+            plain,
             config,
         }
     }

@@ -40,6 +40,7 @@ mod predicate; // which answers may be compressed; Vary and ETag
 
 #[cfg(feature = "compression")]
 pub(crate) use layer::ForAnswer;
+
 #[cfg(feature = "compression")]
 pub use layer::{CompressionLayer, CompressionService, ResponseFuture};
 pub(crate) use negotiate::negotiate;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
+use axum::http::{Extensions, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use http_body::{Frame, SizeHint};
@@ -27,6 +27,7 @@ use tower_service::Service;
 use super::errors;
 use super::logging::{RequestLine, RouteLine, LOG_TARGET};
 use super::peer::{self, TrustedProxies};
+use super::request_head::HeadFacts;
 use crate::{error, url};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,6 +46,8 @@ pub(super) struct LimitedRouter {
     timeout: Option<Duration>,
     timeout_status: StatusCode,
     proxies: TrustedProxies,
+    /// What each request's extensions start as (see `peer::roomy_extensions`).
+    roomy: Extensions,
     #[cfg(feature = "compression")]
     compression: crate::compress::Compression,
 }
@@ -81,6 +84,7 @@ impl LimitedRouter {
             timeout,
             timeout_status,
             proxies,
+            roomy: peer::roomy_extensions(),
             #[cfg(feature = "compression")]
             compression,
         }
@@ -89,22 +93,28 @@ impl LimitedRouter {
     pub(super) async fn handle(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Response {
         let started = Instant::now();
         let line = RequestLine::begin(&req);
-        peer::record(&mut req, peer, &self.proxies);
-        let json = errors::wants_json(req.headers());
-        let response = self.answer(req, json, started).await;
+        peer::record(&mut req, peer, &self.proxies, &self.roomy);
+        let head = HeadFacts::of(req.headers());
+        let response = self.answer(req, head, started).await;
         if let Some(line) = line {
             line.end(response.status(), started.elapsed());
         }
         response
     }
 
-    async fn answer(&self, mut req: Request<Incoming>, json: bool, started: Instant) -> Response {
+    async fn answer(
+        &self,
+        mut req: Request<Incoming>,
+        head: HeadFacts,
+        started: Instant,
+    ) -> Response {
+        let json = head.json;
         let unrouted = match url::before_routing(&mut req) {
             Ok(unrouted) => unrouted,
             Err(answer) => return *answer,
         };
         let limit = self.body_cap;
-        if content_length(req.headers()).is_some_and(|n| n > limit as u64) {
+        if head.content_length.is_some_and(|n| n > limit as u64) {
             return self.too_large(json);
         }
         if let Some(extractor_limit) = self.extractor_limit {
@@ -114,7 +124,12 @@ impl LimitedRouter {
         // the server makes itself are too short to compress), without the
         // boxed service per route that `Router::layer` adds.
         #[cfg(feature = "compression")]
-        let compression = crate::compress::ForAnswer::of_request(self.compression, &mut req);
+        let compression = crate::compress::ForAnswer::new(
+            self.compression,
+            head.accept_encoding,
+            req.method() != axum::http::Method::HEAD && !head.range,
+            req.extensions_mut(),
+        );
         // A body that cannot fail to read (none, as a GET has) needs no watch.
         let body_error =
             (!http_body::Body::is_end_stream(req.body())).then(|| Arc::new(AtomicU8::new(BODY_OK)));
@@ -182,14 +197,6 @@ impl LimitedRouter {
         );
         error::negotiated(StatusCode::PAYLOAD_TOO_LARGE, &message, json)
     }
-}
-
-/// The declared body length; hyper has rejected a malformed one already.
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v: &HeaderValue| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {

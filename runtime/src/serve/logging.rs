@@ -275,9 +275,8 @@ pub(super) fn push_digits(line: &mut String, value: u64, width: usize) {
         digits[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
-    for &digit in &digits[at..] {
-        line.push(char::from(digit));
-    }
+    // One copy, not a push per digit.
+    line.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 #[cfg(test)]

@@ -92,6 +92,7 @@ mod log_buffer;
 mod log_format;
 mod logging;
 mod peer;
+mod request_head;
 mod shutdown;
 
 /// hyper's smallest read buffer.
