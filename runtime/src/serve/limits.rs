@@ -365,7 +365,7 @@ impl Future for Handling {
             }
         };
         if let Some(line) = this.line.take() {
-            line.end(response.status(), this.started.elapsed());
+            line.end(response.status(), *this.started, Instant::now());
         }
         Poll::Ready(response)
     }

@@ -1,7 +1,7 @@
 //! What the server says: the start-up lines, and [`init_logging`] for a
 //! subscriber that prints them (and each request's line) on stderr.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{Method, Request, StatusCode, Uri};
 
@@ -203,6 +203,10 @@ pub(super) fn flush() {
 pub(super) struct RequestLine {
     method: Method,
     uri: Uri,
+    /// Whether the line is written straight into `init_logging`'s buffer
+    /// (see `log_format::request_line`), asked once per request.
+    #[cfg(feature = "logging")]
+    direct: bool,
 }
 
 impl RequestLine {
@@ -211,16 +215,22 @@ impl RequestLine {
             method: req.method().clone(),
             // The path as the client sent it; a clone shares its bytes.
             uri: req.uri().clone(),
+            #[cfg(feature = "logging")]
+            direct: log_format::direct::<Ours>(),
         })
     }
 
-    pub(super) fn end(self, status: StatusCode, latency: Duration) {
+    /// Logs the line of a request that began at `started`, answered now
+    /// (`now`, read once for the latency and, with `init_logging`, the
+    /// timestamp).
+    pub(super) fn end(self, status: StatusCode, started: Instant, now: Instant) {
         thread_local! {
             static LATENCY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        let latency = now.saturating_duration_since(started);
         #[cfg(feature = "logging")]
-        if log_format::request_line::<Ours>(self.method.as_str(), self.uri.path(), status, latency)
-        {
+        if self.direct {
+            log_format::request_line(self.method.as_str(), self.uri.path(), status, latency, now);
             return;
         }
         // Strings and integers: what a formatter copies without `fmt`.
@@ -265,16 +275,29 @@ pub(super) fn push_latency(line: &mut String, latency: Duration) {
     line.push_str(unit);
 }
 
-/// `value` in decimal, zero-padded to `width` digits.
+/// `value` in decimal, zero-padded to `width` digits (at most 20).
 pub(super) fn push_digits(line: &mut String, value: u64, width: usize) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [b'0'; 20];
     let mut at = digits.len();
     let mut rest = value;
-    while rest > 0 || at == digits.len() || digits.len() - at < width {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
+    // Two digits a step.
+    while rest >= 10 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
     }
+    if rest > 0 || at == digits.len() {
+        at -= 1;
+        digits[at] = b'0' + rest as u8;
+    }
+    // `digits` is zeros where it was not written: the padding.
+    let at = at.min(digits.len().saturating_sub(width));
     // One copy, not a push per digit.
     line.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
@@ -282,6 +305,28 @@ pub(super) fn push_digits(line: &mut String, value: u64, width: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_are_decimal_and_padded() {
+        for (value, width) in [
+            (0, 1),
+            (7, 1),
+            (10, 1),
+            (99, 1),
+            (100, 1),
+            (42, 6),
+            (123_456, 6),
+        ] {
+            let mut line = String::new();
+            push_digits(&mut line, value, width);
+            assert_eq!(line, format!("{value:0width$}"));
+        }
+        for value in [u64::MAX, 1_000_000_007, 9_999, 10_001] {
+            let mut line = String::new();
+            push_digits(&mut line, value, 1);
+            assert_eq!(line, value.to_string());
+        }
+    }
 
     #[test]
     fn latencies_read_as_durations_debug() {
