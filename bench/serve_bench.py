@@ -28,28 +28,36 @@ import signal
 import subprocess
 import time
 
-# Frames whose inclusive cost per request the profile table shows.
+# Frames whose inclusive cost per request the profile table shows: the sum of
+# `names`; with a `when` frame there, less the sum of `minus` (a layer's
+# future less the futures inside it); `only` counts the row only then.
+COMPRESSION_FUTURE = r"<approute::compress::layer::ResponseFuture<F> as core::future::future::Future>::poll"
 FRAMES = [
     ("hyper's HTTP/1 connection (everything below)", [r"hyper::proto::h1::dispatch::Dispatcher<D,Bs,I,T>::poll_catch"]),
-    ("reading the head (hyper; before: with its header timer)", [r"hyper::proto::h1::conn::Conn<I,B,T>::poll_read_head"]),
-    ("hyper's header timer, made and dropped per request",
-     [r"<hyper_util::rt::tokio::TokioSleep as core::future::future::Future>::poll",
-      r"hyper::common::time::Time::sleep_until", r"core::ptr::drop_in_place<hyper_util::rt::tokio::TokioSleep>"]),
-    ("the socket's reads (after: with the header clock)",
+    ("parsing the head (hyper)", [r"hyper::proto::h1::io::Buffered<T,B>::parse"]),
+    ("the socket's reads (approute: with the header clock)",
      [r"<approute::serve::deadlines::Deadlines<S> as tokio::io::async_read::AsyncRead>::poll_read",
-      r"<approute::serve::write_timeout::WriteTimeout<S> as tokio::io::async_read::AsyncRead>::poll_read",
       r"<hyper_util::rt::tokio::TokioIo<T> as hyper::rt::io::Read>::poll_read"]),
-    ("timeout + panic guard around router and handler",
-     [r"<tokio::time::timeout::Timeout<T> as core::future::future::Future>::poll",
-      r"<approute::serve::limits::Guarded<F> as core::future::future::Future>::poll"]),
+    ("timeout + panic guard (before: around router, compression and handler; after: the handler)",
+     [r"<approute::serve::limits::Guarded<F> as core::future::future::Future>::poll"]),
     ("axum: routing (match, MatchedPath, params)", [r"axum::routing::Router<S>::call_with_state"]),
-    ("a second route layer (Router::layer)", [r"<axum::routing::route::RouteFuture<E> as core::future::future::Future>::poll'2"]),
+    ("compression's Router::layer: a boxed service per route, its futures",
+     [r"<tower::util::oneshot::Oneshot<S,Req> as core::future::future::Future>::poll"],
+     dict(when=COMPRESSION_FUTURE, minus=[COMPRESSION_FUTURE], only=True)),
+    ("compression: Accept-Encoding, the answer's type and size",
+     [COMPRESSION_FUTURE,
+      r"<approute::compress::layer::CompressionService<S> as tower_service::Service<http::request::Request<ReqBody>>>::call",
+      r"approute::compress::layer::ForAnswer::apply", r"approute::compress::layer::ForAnswer::new"],
+     dict(when=COMPRESSION_FUTURE, minus=[r"<axum::routing::route::RouteFuture<E> as core::future::future::Future>::poll"])),
     ("the handler (approute's checked handler)", [r"<approute::checks::CheckedFuture<F> as core::future::future::Future>::poll"]),
     ("the request's log line", [r"tracing_core::event::Event::dispatch", r"approute::serve::logging::RequestLine::begin",
                                 r"approute::serve::logging::RequestLine::end"]),
     ("URL rules (before_routing, after_routing)", [r"approute::url::before_routing", r"approute::url::after_routing"]),
-    ("request extensions (ConnectInfo, axum's own)", [r"http::extensions::Extensions::insert"]),
-    ("Accept and Content-Length checks", [r"approute::serve::errors::wants_json", r"approute::serve::limits::content_length"]),
+    ("request extensions (ConnectInfo, axum's own)", [r"http::extensions::Extensions::insert",
+                                                      r"<hashbrown::raw::RawTable<T,A> as core::clone::Clone>::clone"]),
+    ("the server's header checks (Accept, Content-Length, Range, Accept-Encoding)",
+     [r"approute::serve::errors::wants_json", r"approute::serve::limits::content_length",
+      r"approute::serve::request_head::HeadFacts::of"]),
     ("malloc + free", [r"malloc", r"free"]),
 ]
 
@@ -214,8 +222,14 @@ def profile(r, server, path, count):
             frames[m.group(2)] = frames.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
     total = int(re.search(r"([\d,]+) \([^)]*\)\s+PROGRAM TOTALS", text).group(1).replace(",", ""))
     res = {"total": total / count, "requests": count}
-    for label, names in FRAMES:
-        res[label] = sum(frames.get(name, 0) for name in names) / count
+    for label, names, *rule in FRAMES:
+        rule = rule[0] if rule else {}
+        cost = sum(frames.get(name, 0) for name in names)
+        if rule and frames.get(rule["when"]):
+            cost -= sum(frames.get(name, 0) for name in rule["minus"])
+        elif rule.get("only"):
+            cost = 0
+        res[label] = cost / count
     return res
 
 
@@ -285,6 +299,6 @@ def report(r, samples, profiles, seconds, warm, rounds):
                  "so they overlap.\n\n")
         rows = [["whole request"] + [f"{profiles[c]['total']:.0f}" for c in cols]]
         rows += [["ratio to axum"] + [r.f(profiles[c]["total"] / profiles["axum"]["total"], 3) for c in cols]]
-        rows += [[label] + [f"{profiles[c][label]:.0f}" for c in cols] for label, _ in FRAMES]
+        rows += [[label] + [f"{profiles[c].get(label, float('nan')):.0f}" for c in cols] for label, *_ in FRAMES]
         text += r.table(["frame"] + cols, rows)
     return text

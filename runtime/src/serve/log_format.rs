@@ -26,7 +26,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use super::log_buffer;
-use super::logging::{push_digits, push_latency, LOG_TARGET};
+use super::logging::{push_digits, Scratch};
 
 /// The event formatter of [`init_logging`](super::init_logging).
 pub(super) struct LineFormat;
@@ -79,17 +79,22 @@ fn push_request_line(
     latency: Duration,
     ansi: bool,
 ) {
-    push_level(line, Level::INFO, ansi);
-    line.push_str(LOG_TARGET);
-    line.push_str(": request method=");
+    // What `push_level` and the target make of an info line of ours.
+    line.push_str(if ansi {
+        " \x1b[32m INFO\x1b[0m approute::serve: request method="
+    } else {
+        "  INFO approute::serve: request method="
+    });
     push_value(line, method);
     line.push_str(" path=");
     push_value(line, path);
-    line.push_str(" status=");
-    push_digits(line, u64::from(status.as_u16()), 1);
-    line.push_str(" latency=");
-    push_latency(line, latency);
-    line.push('\n');
+    let mut tail = Scratch::new();
+    tail.text(" status=");
+    tail.text(status.as_str());
+    tail.text(" latency=");
+    tail.latency(latency);
+    tail.text("\n");
+    line.push_str(tail.as_str());
 }
 
 /// A string field's value, quoted only where a reader could not tell
@@ -216,8 +221,10 @@ fn push_timestamp(line: &mut String, at: Option<Instant>) {
         }
         line.push_str(text);
     });
-    push_digits(line, u64::from(now.subsec_micros()), 6);
-    line.push('Z');
+    let mut micros = Scratch::new();
+    micros.digits(u64::from(now.subsec_micros()), 6);
+    micros.text("Z");
+    line.push_str(micros.as_str());
 }
 
 /// The event's fields: the message as it is, the others `name=value`.
@@ -281,6 +288,7 @@ impl Visit for Fields<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::logging::LOG_TARGET;
     use super::*;
 
     #[test]
@@ -350,6 +358,17 @@ mod tests {
         );
         let (_, rest) = lines[1].split_once(' ').unwrap();
         assert_eq!(rest, " WARN job{id=7}: app: a message ok=true delta=-3");
+
+        // The head of a request line, as `push_level` and the target make it.
+        for ansi in [false, true] {
+            let mut head = String::new();
+            push_level(&mut head, Level::INFO, ansi);
+            head.push_str(LOG_TARGET);
+            head.push_str(": request method=");
+            let mut direct = String::new();
+            push_request_line(&mut direct, "", "", StatusCode::OK, Duration::ZERO, ansi);
+            assert!(direct.starts_with(&head), "{direct:?} {head:?}");
+        }
 
         // The request line made without `tracing` is the same line.
         let mut direct = String::new();
