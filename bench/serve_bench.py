@@ -29,8 +29,9 @@ import subprocess
 import time
 
 # Frames whose inclusive cost per request the profile table shows: the sum of
-# `names`; with a `when` frame there, less the sum of `minus` (a layer's
-# future less the futures inside it); `only` counts the row only then.
+# `names` (with `first`, only the first one there); with a `when` frame there,
+# less the sum of `minus` (a layer's future less the futures inside it);
+# `only` counts the row only then.
 COMPRESSION_FUTURE = r"<approute::compress::layer::ResponseFuture<F> as core::future::future::Future>::poll"
 FRAMES = [
     ("hyper's HTTP/1 connection (everything below)", [r"hyper::proto::h1::dispatch::Dispatcher<D,Bs,I,T>::poll_catch"]),
@@ -38,9 +39,13 @@ FRAMES = [
     ("the socket's reads (approute: with the header clock)",
      [r"<approute::serve::deadlines::Deadlines<S> as tokio::io::async_read::AsyncRead>::poll_read",
       r"<hyper_util::rt::tokio::TokioIo<T> as hyper::rt::io::Read>::poll_read"]),
-    ("timeout + panic guard (before: around router, compression and handler; after: the handler)",
-     [r"<approute::serve::limits::Guarded<F> as core::future::future::Future>::poll"]),
-    ("axum: routing (match, MatchedPath, params)", [r"axum::routing::Router<S>::call_with_state"]),
+    ("approute::serve's call: header checks, URL rules, body limit, then routing (routing inlined in it now)",
+     [r"approute::serve::limits::LimitedRouter::handle"]),
+    ("approute::serve's future: before, timeout + panic guard around router, compression and handler; "
+     "now, around the handler, then the answer rules, compression's decision, the log line",
+     [r"<approute::serve::limits::Handling as core::future::future::Future>::poll",
+      r"<approute::serve::limits::Guarded<F> as core::future::future::Future>::poll"], dict(first=True)),
+    ("axum: routing (match, MatchedPath, params), where not inlined", [r"axum::routing::Router<S>::call_with_state"]),
     ("compression's Router::layer: a boxed service per route, its futures",
      [r"<tower::util::oneshot::Oneshot<S,Req> as core::future::future::Future>::poll"],
      dict(when=COMPRESSION_FUTURE, minus=[COMPRESSION_FUTURE], only=True)),
@@ -224,8 +229,10 @@ def profile(r, server, path, count):
     res = {"total": total / count, "requests": count}
     for label, names, *rule in FRAMES:
         rule = rule[0] if rule else {}
+        if rule.get("first"):
+            names = [next((n for n in names if frames.get(n)), names[0])]
         cost = sum(frames.get(name, 0) for name in names)
-        if rule and frames.get(rule["when"]):
+        if rule.get("when") and frames.get(rule["when"]):
             cost -= sum(frames.get(name, 0) for name in rule["minus"])
         elif rule.get("only"):
             cost = 0
@@ -274,7 +281,8 @@ def report(r, samples, profiles, seconds, warm, rounds):
         text += r.table(["route", "server", "req/s", "p50 ms", "p99 ms", "server CPU µs/request"], rows) + "\n"
         pairs = [(a, b) for a, b in [("serve", "axum"), ("serve-quiet", "axum"), ("serve", "hand"),
                                      ("axum", "hand"), ("before", "axum"), ("before-quiet", "axum"),
-                                     ("serve", "before"), ("hyper", "axum")] if a in names and b in names]
+                                     ("serve", "before"), ("serve-quiet", "before-quiet"),
+                                     ("hyper", "axum")] if a in names and b in names]
         ratio_rows = []
         for a, b in pairs:
             row = [f"{a} / {b}"]
