@@ -26,7 +26,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use super::log_buffer;
-use super::logging::{push_digits, Scratch};
+use super::logging::{push_digits, push_latency, Line};
 
 /// The event formatter of [`init_logging`](super::init_logging).
 pub(super) struct LineFormat;
@@ -62,17 +62,17 @@ pub(super) fn request_line(
     latency: Duration,
     now: Instant,
 ) {
-    LINE.with_borrow_mut(|line| {
+    REQUEST_LINE.with_borrow_mut(|line| {
         line.clear();
         let ansi = ANSI.load(Ordering::Relaxed);
         push_timestamp(line, Some(now));
         push_request_line(line, method, path, status, latency, ansi);
-        log_buffer::append(line.as_bytes(), false);
+        log_buffer::append(line, false);
     });
 }
 
 fn push_request_line(
-    line: &mut String,
+    line: &mut impl Line,
     method: &str,
     path: &str,
     status: StatusCode,
@@ -80,30 +80,28 @@ fn push_request_line(
     ansi: bool,
 ) {
     // What `push_level` and the target make of an info line of ours.
-    line.push_str(if ansi {
+    line.put_str(if ansi {
         " \x1b[32m INFO\x1b[0m approute::serve: request method="
     } else {
         "  INFO approute::serve: request method="
     });
     push_value(line, method);
-    line.push_str(" path=");
+    line.put_str(" path=");
     push_value(line, path);
-    let mut tail = Scratch::new();
-    tail.text(" status=");
-    tail.text(status.as_str());
-    tail.text(" latency=");
-    tail.latency(latency);
-    tail.text("\n");
-    line.push_str(tail.as_str());
+    line.put_str(" status=");
+    line.put_str(status.as_str());
+    line.put_str(" latency=");
+    push_latency(line, latency);
+    line.put_ascii(b"\n");
 }
 
 /// A string field's value, quoted only where a reader could not tell
 /// where it ends.
-fn push_value(line: &mut String, value: &str) {
+fn push_value(line: &mut impl Line, value: &str) {
     if !value.is_empty() && !value.bytes().any(|b| b <= b' ' || b == b'"') {
-        line.push_str(value);
+        line.put_str(value);
     } else {
-        let _ = write!(line, "{value:?}");
+        line.put_debug(value);
     }
 }
 
@@ -168,6 +166,8 @@ fn push_level(line: &mut String, level: Level, ansi: bool) {
 thread_local! {
     /// The line being made.
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The request line being made.
+    static REQUEST_LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The second last formatted, and its `2026-12-01T22:51:07.` text.
     static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     /// A moment read on both clocks, at most a second ago.
@@ -204,7 +204,7 @@ fn since_epoch(now: Option<Instant>) -> Duration {
 
 /// The UTC time, to the microsecond: `2026-12-01T22:51:07.402113Z`. The
 /// date and time are `tracing_subscriber`'s own, made once a second.
-fn push_timestamp(line: &mut String, at: Option<Instant>) {
+fn push_timestamp(line: &mut impl Line, at: Option<Instant>) {
     let now = since_epoch(at);
     let secs = now.as_secs();
     SECOND.with_borrow_mut(|(second, text)| {
@@ -219,12 +219,10 @@ fn push_timestamp(line: &mut String, at: Option<Instant>) {
             *second = if this_second { secs } else { u64::MAX };
             text.truncate(cut + 1);
         }
-        line.push_str(text);
+        line.put_str(text);
     });
-    let mut micros = Scratch::new();
-    micros.digits(u64::from(now.subsec_micros()), 6);
-    micros.text("Z");
-    line.push_str(micros.as_str());
+    push_digits(line, u64::from(now.subsec_micros()), 6);
+    line.put_ascii(b"Z");
 }
 
 /// The event's fields: the message as it is, the others `name=value`.

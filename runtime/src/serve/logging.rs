@@ -249,105 +249,85 @@ impl RequestLine {
     }
 }
 
+/// Where a line's text goes: a `String` (what `tracing`'s formatter
+/// writes), or a request line's bytes, which need no UTF-8 check.
+pub(super) trait Line {
+    fn put_str(&mut self, text: &str);
+    /// ASCII bytes (digits, punctuation).
+    fn put_ascii(&mut self, text: &[u8]);
+    /// `text` quoted and escaped, as `Debug` writes it.
+    fn put_debug(&mut self, text: &str);
+}
+
+impl Line for String {
+    fn put_str(&mut self, text: &str) {
+        self.push_str(text);
+    }
+
+    fn put_ascii(&mut self, text: &[u8]) {
+        for &b in text {
+            self.push(char::from(b));
+        }
+    }
+
+    fn put_debug(&mut self, text: &str) {
+        let _ = std::fmt::Write::write_fmt(self, format_args!("{text:?}"));
+    }
+}
+
+impl Line for Vec<u8> {
+    fn put_str(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn put_ascii(&mut self, text: &[u8]) {
+        self.extend_from_slice(text);
+    }
+
+    fn put_debug(&mut self, text: &str) {
+        let _ = std::io::Write::write_fmt(self, format_args!("{text:?}"));
+    }
+}
+
 /// A latency as `Duration`'s `Debug` writes it (`41.234µs`, `1.5ms`,
 /// `2s`), without the formatting machinery.
-pub(super) fn push_latency(line: &mut String, latency: Duration) {
-    let mut text = Scratch::new();
-    text.latency(latency);
-    line.push_str(text.as_str());
+pub(super) fn push_latency(line: &mut impl Line, latency: Duration) {
+    let nanos = u64::from(latency.subsec_nanos());
+    let (whole, fraction, digits, unit) = if latency.as_secs() > 0 {
+        (latency.as_secs(), nanos, 9, "s")
+    } else if nanos >= 1_000_000 {
+        (nanos / 1_000_000, nanos % 1_000_000, 6, "ms")
+    } else if nanos >= 1_000 {
+        (nanos / 1_000, nanos % 1_000, 3, "µs")
+    } else {
+        (nanos, 0, 0, "ns")
+    };
+    push_digits(line, whole, 1);
+    if fraction > 0 {
+        let (mut fraction, mut digits) = (fraction, digits);
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        line.put_ascii(b".");
+        push_digits(line, fraction, digits);
+    }
+    line.put_str(unit);
 }
 
 /// `value` in decimal, zero-padded to `width` digits (at most 20).
-pub(super) fn push_digits(line: &mut String, value: u64, width: usize) {
-    let mut text = Scratch::new();
-    text.digits(value, width);
-    line.push_str(text.as_str());
-}
-
-/// A few bytes of a line made on the stack, then copied into it at once:
-/// a push into a `String` checks its capacity and copies, every time.
-pub(super) struct Scratch {
-    bytes: [u8; Scratch::CAPACITY],
-    len: usize,
-}
-
-impl Scratch {
-    /// Enough for the longest thing made in one (a request line's status
-    /// and latency: 52 bytes).
-    const CAPACITY: usize = 64;
-
-    pub(super) fn new() -> Scratch {
-        Scratch {
-            bytes: [0; Scratch::CAPACITY],
-            len: 0,
-        }
+pub(super) fn push_digits(line: &mut impl Line, value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    while rest > 0 || at == digits.len() {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
-
-    /// Appends `text`; past the capacity, what does not fit is dropped.
-    pub(super) fn text(&mut self, text: &str) {
-        let take = text.len().min(Scratch::CAPACITY - self.len);
-        self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
-        self.len += take;
-    }
-
-    /// `value` in decimal, zero-padded to `width` digits (at most 20).
-    pub(super) fn digits(&mut self, value: u64, width: usize) {
-        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-            2021222324252627282930313233343536373839\
-            4041424344454647484950515253545556575859\
-            6061626364656667686970717273747576777879\
-            8081828384858687888990919293949596979899";
-        let mut digits = [b'0'; 20];
-        let mut at = digits.len();
-        let mut rest = value;
-        // Two digits a step.
-        while rest >= 10 {
-            let pair = (rest % 100) as usize * 2;
-            rest /= 100;
-            at -= 2;
-            digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-        }
-        if rest > 0 || at == digits.len() {
-            at -= 1;
-            digits[at] = b'0' + rest as u8;
-        }
-        // `digits` is zeros where it was not written: the padding.
-        let at = at.min(digits.len().saturating_sub(width));
-        let digits = &digits[at..];
-        let take = digits.len().min(Scratch::CAPACITY - self.len);
-        self.bytes[self.len..self.len + take].copy_from_slice(&digits[..take]);
-        self.len += take;
-    }
-
-    /// A latency as `Duration`'s `Debug` writes it.
-    pub(super) fn latency(&mut self, latency: Duration) {
-        let nanos = u64::from(latency.subsec_nanos());
-        let (whole, fraction, digits, unit) = if latency.as_secs() > 0 {
-            (latency.as_secs(), nanos, 9, "s")
-        } else if nanos >= 1_000_000 {
-            (nanos / 1_000_000, nanos % 1_000_000, 6, "ms")
-        } else if nanos >= 1_000 {
-            (nanos / 1_000, nanos % 1_000, 3, "µs")
-        } else {
-            (nanos, 0, 0, "ns")
-        };
-        self.digits(whole, 1);
-        if fraction > 0 {
-            let (mut fraction, mut digits) = (fraction, digits);
-            while fraction % 10 == 0 {
-                fraction /= 10;
-                digits -= 1;
-            }
-            self.text(".");
-            self.digits(fraction, digits);
-        }
-        self.text(unit);
-    }
-
-    pub(super) fn as_str(&self) -> &str {
-        // Whole pieces of text only, so never cut inside a character.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
+    // `digits` is zeros where it was not written: the padding.
+    let at = at.min(digits.len().saturating_sub(width));
+    line.put_ascii(&digits[at..]);
 }
 
 #[cfg(test)]
