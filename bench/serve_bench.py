@@ -26,6 +26,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 # Frames whose inclusive cost per request the profile table shows: the sum of
@@ -168,6 +169,19 @@ def cmd_serve(r):
         text = (f"The wrk rounds are those of {wrk_from['date']} (commit {wrk_from['commit']}); the "
                 f"instruction counts were taken again at commit {r.machine()['commit']}.\n\n" + text)
     r.save("serve", {"samples": samples, "profiles": profiles, "wrk_from": wrk_from}, text)
+    if not A.smoke:
+        assemble(r)
+
+
+def assemble(r):
+    """BENCHMARKS.md again, from its template and every results table, as
+    bench/tools/assemble.py makes it: this section's tables are in it."""
+    made = subprocess.run([sys.executable, os.path.join(r.BENCH, "tools", "assemble.py"),
+                           os.path.join(r.BENCH, "BENCHMARKS.template.md")],
+                          capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(os.path.dirname(r.BENCH), "BENCHMARKS.md"), "w") as fh:
+        fh.write(made)
+    print("  BENCHMARKS.md assembled", flush=True)
 
 
 def profile_all(r, srv, path, count):
