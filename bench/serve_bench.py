@@ -26,30 +26,44 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
-# Frames whose inclusive cost per request the profile table shows.
+# Frames whose inclusive cost per request the profile table shows: the sum of
+# `names` (with `first`, only the first one there); with a `when` frame there,
+# less the sum of `minus` (a layer's future less the futures inside it);
+# `only` counts the row only then.
+COMPRESSION_FUTURE = r"<approute::compress::layer::ResponseFuture<F> as core::future::future::Future>::poll"
 FRAMES = [
     ("hyper's HTTP/1 connection (everything below)", [r"hyper::proto::h1::dispatch::Dispatcher<D,Bs,I,T>::poll_catch"]),
-    ("reading the head (hyper; before: with its header timer)", [r"hyper::proto::h1::conn::Conn<I,B,T>::poll_read_head"]),
-    ("hyper's header timer, made and dropped per request",
-     [r"<hyper_util::rt::tokio::TokioSleep as core::future::future::Future>::poll",
-      r"hyper::common::time::Time::sleep_until", r"core::ptr::drop_in_place<hyper_util::rt::tokio::TokioSleep>"]),
-    ("the socket's reads (after: with the header clock)",
+    ("parsing the head (hyper)", [r"hyper::proto::h1::io::Buffered<T,B>::parse"]),
+    ("the socket's reads (approute: with the header clock)",
      [r"<approute::serve::deadlines::Deadlines<S> as tokio::io::async_read::AsyncRead>::poll_read",
-      r"<approute::serve::write_timeout::WriteTimeout<S> as tokio::io::async_read::AsyncRead>::poll_read",
       r"<hyper_util::rt::tokio::TokioIo<T> as hyper::rt::io::Read>::poll_read"]),
-    ("timeout + panic guard around router and handler",
-     [r"<tokio::time::timeout::Timeout<T> as core::future::future::Future>::poll",
-      r"<approute::serve::limits::Guarded<F> as core::future::future::Future>::poll"]),
-    ("axum: routing (match, MatchedPath, params)", [r"axum::routing::Router<S>::call_with_state"]),
-    ("a second route layer (Router::layer)", [r"<axum::routing::route::RouteFuture<E> as core::future::future::Future>::poll'2"]),
+    ("approute::serve's call: header checks, URL rules, body limit, then routing (routing inlined in it now)",
+     [r"approute::serve::limits::LimitedRouter::handle"]),
+    ("approute::serve's future: before, timeout + panic guard around router, compression and handler; "
+     "now, around the handler, then the answer rules, compression's decision, the log line",
+     [r"<approute::serve::limits::Handling as core::future::future::Future>::poll",
+      r"<approute::serve::limits::Guarded<F> as core::future::future::Future>::poll"], dict(first=True)),
+    ("axum: routing (match, MatchedPath, params), where not inlined", [r"axum::routing::Router<S>::call_with_state"]),
+    ("compression's Router::layer: a boxed service per route, its futures",
+     [r"<tower::util::oneshot::Oneshot<S,Req> as core::future::future::Future>::poll"],
+     dict(when=COMPRESSION_FUTURE, minus=[COMPRESSION_FUTURE], only=True)),
+    ("compression: Accept-Encoding, the answer's type and size",
+     [COMPRESSION_FUTURE,
+      r"<approute::compress::layer::CompressionService<S> as tower_service::Service<http::request::Request<ReqBody>>>::call",
+      r"approute::compress::layer::ForAnswer::apply", r"approute::compress::layer::ForAnswer::new"],
+     dict(when=COMPRESSION_FUTURE, minus=[r"<axum::routing::route::RouteFuture<E> as core::future::future::Future>::poll"])),
     ("the handler (approute's checked handler)", [r"<approute::checks::CheckedFuture<F> as core::future::future::Future>::poll"]),
     ("the request's log line", [r"tracing_core::event::Event::dispatch", r"approute::serve::logging::RequestLine::begin",
                                 r"approute::serve::logging::RequestLine::end"]),
     ("URL rules (before_routing, after_routing)", [r"approute::url::before_routing", r"approute::url::after_routing"]),
-    ("request extensions (ConnectInfo, axum's own)", [r"http::extensions::Extensions::insert"]),
-    ("Accept and Content-Length checks", [r"approute::serve::errors::wants_json", r"approute::serve::limits::content_length"]),
+    ("request extensions (ConnectInfo, axum's own)", [r"http::extensions::Extensions::insert",
+                                                      r"<hashbrown::raw::RawTable<T,A> as core::clone::Clone>::clone"]),
+    ("the server's header checks (Accept, Content-Length, Range, Accept-Encoding)",
+     [r"approute::serve::errors::wants_json", r"approute::serve::limits::content_length",
+      r"approute::serve::request_head::HeadFacts::of"]),
     ("malloc + free", [r"malloc", r"free"]),
 ]
 
@@ -155,6 +169,19 @@ def cmd_serve(r):
         text = (f"The wrk rounds are those of {wrk_from['date']} (commit {wrk_from['commit']}); the "
                 f"instruction counts were taken again at commit {r.machine()['commit']}.\n\n" + text)
     r.save("serve", {"samples": samples, "profiles": profiles, "wrk_from": wrk_from}, text)
+    if not A.smoke:
+        assemble(r)
+
+
+def assemble(r):
+    """BENCHMARKS.md again, from its template and every results table, as
+    bench/tools/assemble.py makes it: this section's tables are in it."""
+    made = subprocess.run([sys.executable, os.path.join(r.BENCH, "tools", "assemble.py"),
+                           os.path.join(r.BENCH, "BENCHMARKS.template.md")],
+                          capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(os.path.dirname(r.BENCH), "BENCHMARKS.md"), "w") as fh:
+        fh.write(made)
+    print("  BENCHMARKS.md assembled", flush=True)
 
 
 def profile_all(r, srv, path, count):
@@ -214,8 +241,16 @@ def profile(r, server, path, count):
             frames[m.group(2)] = frames.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
     total = int(re.search(r"([\d,]+) \([^)]*\)\s+PROGRAM TOTALS", text).group(1).replace(",", ""))
     res = {"total": total / count, "requests": count}
-    for label, names in FRAMES:
-        res[label] = sum(frames.get(name, 0) for name in names) / count
+    for label, names, *rule in FRAMES:
+        rule = rule[0] if rule else {}
+        if rule.get("first"):
+            names = [next((n for n in names if frames.get(n)), names[0])]
+        cost = sum(frames.get(name, 0) for name in names)
+        if rule.get("when") and frames.get(rule["when"]):
+            cost -= sum(frames.get(name, 0) for name in rule["minus"])
+        elif rule.get("only"):
+            cost = 0
+        res[label] = cost / count
     return res
 
 
@@ -260,7 +295,8 @@ def report(r, samples, profiles, seconds, warm, rounds):
         text += r.table(["route", "server", "req/s", "p50 ms", "p99 ms", "server CPU µs/request"], rows) + "\n"
         pairs = [(a, b) for a, b in [("serve", "axum"), ("serve-quiet", "axum"), ("serve", "hand"),
                                      ("axum", "hand"), ("before", "axum"), ("before-quiet", "axum"),
-                                     ("serve", "before"), ("hyper", "axum")] if a in names and b in names]
+                                     ("serve", "before"), ("serve-quiet", "before-quiet"),
+                                     ("hyper", "axum")] if a in names and b in names]
         ratio_rows = []
         for a, b in pairs:
             row = [f"{a} / {b}"]
@@ -285,6 +321,6 @@ def report(r, samples, profiles, seconds, warm, rounds):
                  "so they overlap.\n\n")
         rows = [["whole request"] + [f"{profiles[c]['total']:.0f}" for c in cols]]
         rows += [["ratio to axum"] + [r.f(profiles[c]["total"] / profiles["axum"]["total"], 3) for c in cols]]
-        rows += [[label] + [f"{profiles[c][label]:.0f}" for c in cols] for label, _ in FRAMES]
+        rows += [[label] + [f"{profiles[c].get(label, float('nan')):.0f}" for c in cols] for label, *_ in FRAMES]
         text += r.table(["frame"] + cols, rows)
     return text

@@ -5,13 +5,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderValue, Method, Request, Response};
+use axum::http::{header, Extensions, HeaderValue, Method, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::codec::CompressedBody;
 use super::predicate::{verdict, Verdict};
-use super::{add_vary, weaken_etag, Compression, Encoding, Negotiated};
+use super::{add_vary, weaken_etag, AcceptEncoding, Compression, Negotiated};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -61,30 +61,99 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let plain = req.method() != Method::HEAD && !req.headers().contains_key(header::RANGE);
-        let encoding = self.config.choose(req.headers(), |_| true);
-        // `public/` files and cached answers choose their own encoding,
-        // within what this layer allows.
-        if self.config != Compression::default() {
-            req.extensions_mut().insert(self.config);
-        }
+        let answer = ForAnswer::of_request(self.config, &mut req);
         ResponseFuture {
             inner: self.inner.call(req),
-            answer: Some(Answer {
-                encoding,
-                plain,
-                config: self.config,
-            }),
+            answer: Some(answer),
         }
     }
 }
 
-/// What the request decided, for its answer.
-#[derive(Clone, Copy, Debug)]
-struct Answer {
-    encoding: Option<Encoding>,
+/// What a request leaves for its answer's compression. The encoding is
+/// negotiated only once the answer turns out to be compressible (most are
+/// short or not text), so a request pays for keeping its `Accept-Encoding`
+/// (a shared copy of the value), not for parsing it.
+#[derive(Debug)]
+pub(crate) struct ForAnswer {
+    accept: AcceptEncoding,
     plain: bool,
     config: Compression,
+}
+
+impl ForAnswer {
+    /// Read from the request before it is routed; tells `public/` files and
+    /// cached answers the configuration, which choose their own encoding
+    /// within it.
+    pub(crate) fn of_request<B>(config: Compression, req: &mut Request<B>) -> ForAnswer {
+        if !config.is_on() {
+            return ForAnswer::new(config, AcceptEncoding::Absent, false, req.extensions_mut());
+        }
+        let headers = req.headers();
+        let accept = AcceptEncoding::of(headers);
+        let plain = req.method() != Method::HEAD && !headers.contains_key(header::RANGE);
+        ForAnswer::new(config, accept, plain, req.extensions_mut())
+    }
+
+    /// The same from what the caller read of the request: its
+    /// `Accept-Encoding`, and whether it is neither `HEAD` nor a `Range`
+    /// request.
+    pub(crate) fn new(
+        config: Compression,
+        accept: AcceptEncoding,
+        plain: bool,
+        extensions: &mut Extensions,
+    ) -> ForAnswer {
+        if config != Compression::default() {
+            extensions.insert(config);
+        }
+        ForAnswer {
+            accept,
+            plain,
+            config,
+        }
+    }
+
+    /// The answer, compressed if it may be and the request asked for it.
+    pub(crate) fn apply(self, mut response: Response<Body>) -> Response<Body> {
+        if !self.config.is_on() {
+            return response;
+        }
+        let headers = response.headers();
+        let len = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .or_else(|| http_body::Body::size_hint(response.body()).exact());
+        let verdict = verdict(
+            response.status(),
+            headers,
+            len,
+            self.config.min_size,
+            true,
+            self.plain,
+        );
+        if verdict == Verdict::Leave || response.extensions().get::<Negotiated>().is_some() {
+            return response;
+        }
+        let encoding = match verdict {
+            Verdict::Compress => self.config.choose_from(&self.accept, |_| true),
+            _ => None,
+        };
+        let Some(encoding) = encoding else {
+            add_vary(response.headers_mut());
+            return response;
+        };
+        let headers = response.headers_mut();
+        add_vary(headers);
+        weaken_etag(headers);
+        headers.remove(header::CONTENT_LENGTH);
+        headers.remove(header::ACCEPT_RANGES);
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.as_str()),
+        );
+        let config = self.config;
+        response.map(|body| Body::new(CompressedBody::new(body, encoding, &config)))
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -92,7 +161,7 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        answer: Option<Answer>,
+        answer: Option<ForAnswer>,
     }
 }
 
@@ -108,52 +177,6 @@ where
         let this = self.project();
         let response = std::task::ready!(this.inner.poll(cx))?;
         let answer = this.answer.take().expect("polled after it was ready");
-        Poll::Ready(Ok(answer.apply(response)))
-    }
-}
-
-impl Answer {
-    fn apply<B>(self, response: Response<B>) -> Response<Body>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
-        let (mut parts, body) = response.into_parts();
-        if !self.config.is_on() || parts.extensions.get::<Negotiated>().is_some() {
-            return Response::from_parts(parts, Body::new(body));
-        }
-        let len = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .or_else(|| body.size_hint().exact());
-        let verdict = verdict(
-            parts.status,
-            &parts.headers,
-            len,
-            self.config.min_size,
-            self.encoding.is_some(),
-            self.plain,
-        );
-        let body = match (verdict, self.encoding) {
-            (Verdict::Leave, _) => Body::new(body),
-            (Verdict::Compress, Some(encoding)) => {
-                let headers = &mut parts.headers;
-                add_vary(headers);
-                weaken_etag(headers);
-                headers.remove(header::CONTENT_LENGTH);
-                headers.remove(header::ACCEPT_RANGES);
-                headers.insert(
-                    header::CONTENT_ENCODING,
-                    HeaderValue::from_static(encoding.as_str()),
-                );
-                Body::new(CompressedBody::new(Body::new(body), encoding, &self.config))
-            }
-            (Verdict::VaryOnly | Verdict::Compress, _) => {
-                add_vary(&mut parts.headers);
-                Body::new(body)
-            }
-        };
-        Response::from_parts(parts, body)
+        Poll::Ready(Ok(answer.apply(response.map(Body::new))))
     }
 }

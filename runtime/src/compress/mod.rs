@@ -39,6 +39,9 @@ mod negotiate; // Accept-Encoding -> the encoding to send
 mod predicate; // which answers may be compressed; Vary and ETag
 
 #[cfg(feature = "compression")]
+pub(crate) use layer::ForAnswer;
+
+#[cfg(feature = "compression")]
 pub use layer::{CompressionLayer, CompressionService, ResponseFuture};
 pub(crate) use negotiate::negotiate;
 pub(crate) use predicate::{add_vary, weaken_etag};
@@ -207,15 +210,57 @@ impl Compression {
         if !self.is_on() {
             return None;
         }
+        self.choose_from(&AcceptEncoding::of(headers), offered)
+    }
+
+    /// [`Compression::choose`] for a request's `Accept-Encoding` kept
+    /// from it.
+    pub(crate) fn choose_from(
+        &self,
+        accept: &AcceptEncoding,
+        offered: impl Fn(Encoding) -> bool,
+    ) -> Option<Encoding> {
+        let accept = accept.text()?;
+        negotiate(accept, |e: Encoding| self.enabled(e) && offered(e))
+    }
+}
+
+/// A request's `Accept-Encoding`: its one value (a shared copy), or its
+/// values joined with commas, as one list.
+#[derive(Clone, Debug)]
+pub(crate) enum AcceptEncoding {
+    Absent,
+    One(HeaderValue),
+    Joined(String),
+}
+
+impl AcceptEncoding {
+    pub(crate) fn of(headers: &HeaderMap) -> AcceptEncoding {
         let mut values = headers.get_all(header::ACCEPT_ENCODING).iter();
-        let first = values.next()?;
-        let rest: Vec<&str> = values.filter_map(|v| v.to_str().ok()).collect();
-        let accept = first.to_str().ok()?;
-        let enabled = |e: Encoding| self.enabled(e) && offered(e);
-        if rest.is_empty() {
-            negotiate(accept, enabled)
-        } else {
-            negotiate(&format!("{accept},{}", rest.join(",")), enabled)
+        let Some(first) = values.next() else {
+            return AcceptEncoding::Absent;
+        };
+        let Some(second) = values.next() else {
+            return AcceptEncoding::One(first.clone());
+        };
+        // A first value that is not text makes the whole header unreadable.
+        let Ok(first) = first.to_str() else {
+            return AcceptEncoding::Absent;
+        };
+        let rest = std::iter::once(second).chain(values);
+        let mut joined = first.to_string();
+        for value in rest.filter_map(|v| v.to_str().ok()) {
+            joined.push(',');
+            joined.push_str(value);
+        }
+        AcceptEncoding::Joined(joined)
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            AcceptEncoding::Absent => None,
+            AcceptEncoding::One(value) => value.to_str().ok(),
+            AcceptEncoding::Joined(text) => Some(text),
         }
     }
 }

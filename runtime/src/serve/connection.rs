@@ -195,13 +195,13 @@ async fn serve_connection(
     let begun = Arc::new(Notify::new());
     let on_request = begun.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let router = router.clone();
         let clock = clock.clone();
         if clock.begin() == 0 {
             on_request.notify_one();
         }
+        let handling = router.handle(req, peer);
         async move {
-            let response = router.handle(req, peer).await;
+            let response = handling.await;
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 clock.upgrade();
             }

@@ -8,7 +8,7 @@
 //! too, reaches the client as the handler made it.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use http_body_util::BodyExt;
@@ -96,22 +96,24 @@ fn replace_body(response: Response, with: Response) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Whether any `Accept` value names `application/json`.
-pub(super) fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
+/// Whether this `Accept` value names `application/json`.
+pub(super) fn names_json(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|v| {
+        v.split(',').any(|item| {
             let kind = item.split(';').next().unwrap_or("").trim();
             kind.eq_ignore_ascii_case("application/json")
         })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
+
+    fn wants_json(headers: &HeaderMap) -> bool {
+        headers.get_all(header::ACCEPT).iter().any(names_json)
+    }
 
     #[test]
     fn accept_json_is_found_among_others() {

@@ -5,19 +5,21 @@
 //! answer at once, and the log line copies nothing when it is filtered out.
 
 use std::any::Any;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
+use axum::http::{Extensions, Request, StatusCode};
 use axum::response::Response;
+use axum::routing::future::RouteFuture;
 use axum::Router;
 use http_body::{Frame, SizeHint};
 use http_body_util::{LengthLimitError, Limited};
@@ -27,6 +29,7 @@ use tower_service::Service;
 use super::errors;
 use super::logging::{RequestLine, RouteLine, LOG_TARGET};
 use super::peer::{self, TrustedProxies};
+use super::request_head::HeadFacts;
 use crate::{error, url};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,6 +48,10 @@ pub(super) struct LimitedRouter {
     timeout: Option<Duration>,
     timeout_status: StatusCode,
     proxies: TrustedProxies,
+    /// What each request's extensions start as (see `peer::roomy_extensions`).
+    roomy: Extensions,
+    #[cfg(feature = "compression")]
+    compression: crate::compress::Compression,
 }
 
 impl LimitedRouter {
@@ -55,6 +62,7 @@ impl LimitedRouter {
         timeout: Option<Duration>,
         timeout_status: StatusCode,
         proxies: TrustedProxies,
+        #[cfg(feature = "compression")] compression: crate::compress::Compression,
     ) -> LimitedRouter {
         // Let a route's larger BODY_LIMIT through; extractors on the other
         // routes keep to `body_limit`.
@@ -78,33 +86,69 @@ impl LimitedRouter {
             timeout,
             timeout_status,
             proxies,
+            roomy: peer::roomy_extensions(),
+            #[cfg(feature = "compression")]
+            compression,
         }
     }
 
-    pub(super) async fn handle(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Response {
+    /// Begins answering `req`: the future of its answer, which logs its line.
+    pub(super) fn handle(
+        self: &Arc<Self>,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Handling {
         let started = Instant::now();
         let line = RequestLine::begin(&req);
-        peer::record(&mut req, peer, &self.proxies);
-        let json = errors::wants_json(req.headers());
-        let response = self.answer(req, json, started).await;
-        if let Some(line) = line {
-            line.end(response.status(), started.elapsed());
+        peer::record(&mut req, peer, &self.proxies, &self.roomy);
+        let head = HeadFacts::of(req.headers());
+        let json = head.json;
+        let state = match self.route(req, head, started) {
+            Ok((future, after)) => State::Routed {
+                future,
+                after: Some(after),
+            },
+            Err(answer) => State::Answered {
+                answer: Some(*answer),
+            },
+        };
+        Handling {
+            server: self.clone(),
+            started,
+            line,
+            json,
+            state,
         }
-        response
     }
 
-    async fn answer(&self, mut req: Request<Incoming>, json: bool, started: Instant) -> Response {
-        let unrouted = match url::before_routing(&mut req) {
-            Ok(unrouted) => unrouted,
-            Err(answer) => return *answer,
-        };
+    /// Everything up to the router's call, which routes: the URL rules, the
+    /// body limits, what the compression needs. `Err` is the answer to give
+    /// instead.
+    fn route(
+        &self,
+        mut req: Request<Incoming>,
+        head: HeadFacts,
+        started: Instant,
+    ) -> Result<(Guarded<RouteFuture<Infallible>>, AfterRouting), Box<Response>> {
+        let json = head.json;
+        let unrouted = url::before_routing(&mut req)?;
         let limit = self.body_cap;
-        if content_length(req.headers()).is_some_and(|n| n > limit as u64) {
-            return self.too_large(json);
+        if head.content_length.is_some_and(|n| n > limit as u64) {
+            return Err(Box::new(self.too_large(json)));
         }
         if let Some(extractor_limit) = self.extractor_limit {
             extractor_limit.apply(&mut req);
         }
+        // Around the router alone, as a layer on it would be (the answers
+        // the server makes itself are too short to compress), without the
+        // boxed service per route that `Router::layer` adds.
+        #[cfg(feature = "compression")]
+        let compression = crate::compress::ForAnswer::new(
+            self.compression,
+            head.accept_encoding,
+            req.method() != axum::http::Method::HEAD && !head.range,
+            req.extensions_mut(),
+        );
         // A body that cannot fail to read (none, as a GET has) needs no watch.
         let body_error =
             (!http_body::Body::is_end_stream(req.body())).then(|| Arc::new(AtomicU8::new(BODY_OK)));
@@ -117,49 +161,77 @@ impl LimitedRouter {
             }),
             None => req.map(Body::new),
         };
-        let mut router = self.router.clone();
-        // `call` inside the future, so that a panic while routing is caught too.
-        let call = Guarded {
-            inner: async move { router.call(req).await },
+        // Routing runs in `call`, the handler in the future: a panic in
+        // either is caught.
+        let future = catch_unwind(AssertUnwindSafe(|| self.router.clone().call(req)))
+            .map_err(|panic| Box::new(self.panicked(panic.as_ref(), json)))?;
+        let future = Guarded {
+            inner: future,
             timeout: self.timeout.map(|timeout| (started, timeout)),
             sleep: None,
         };
-        let response = match call.await {
+        let after = AfterRouting {
+            unrouted,
+            body_error,
+            #[cfg(feature = "compression")]
+            compression,
+        };
+        Ok((future, after))
+    }
+
+    /// What the router's answer becomes: the URL rules' redirect, the
+    /// server's own error answers, the framework's error bodies.
+    fn after_routing(
+        &self,
+        outcome: Outcome<Result<Response, Infallible>>,
+        after: AfterRouting,
+        json: bool,
+    ) -> Finished {
+        let response = match outcome {
+            #[cfg(feature = "compression")]
+            Outcome::Answered(Ok(response)) => after.compression.apply(response),
+            #[cfg(not(feature = "compression"))]
             Outcome::Answered(Ok(response)) => response,
             Outcome::Answered(Err(never)) => match never {},
             Outcome::TimedOut(timeout) => {
                 let message = format!("the request took longer than {timeout:?}");
-                return error::negotiated(self.timeout_status, &message, json);
+                return Finished::Now(error::negotiated(self.timeout_status, &message, json));
             }
-            Outcome::Panicked(panic) => {
-                tracing::error!(
-                    target: LOG_TARGET,
-                    "handler panicked: {}",
-                    panic_message(panic.as_ref())
-                );
-                return error::negotiated(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the handler panicked",
-                    json,
-                );
-            }
+            Outcome::Panicked(panic) => return Finished::Now(self.panicked(panic.as_ref(), json)),
         };
-        let response = url::after_routing(unrouted, response);
+        let response = url::after_routing(after.unrouted, response);
         let status = response.status();
         if !(status.is_client_error() || status.is_server_error()) {
-            return response;
+            return Finished::Now(response);
         }
         // The handler failed after the body failed to read: the client's
         // fault, said the same way whoever read it.
-        match body_error.map_or(BODY_OK, |error| error.load(Ordering::Relaxed)) {
-            BODY_OVER_LIMIT => self.too_large(json),
-            BODY_BROKEN => error::negotiated(
-                StatusCode::BAD_REQUEST,
-                "the request body is malformed or was cut short",
-                json,
-            ),
-            _ => errors::for_client(response, json).await,
-        }
+        let body_error = after.body_error;
+        Finished::Now(
+            match body_error.map_or(BODY_OK, |error| error.load(Ordering::Relaxed)) {
+                BODY_OVER_LIMIT => self.too_large(json),
+                BODY_BROKEN => error::negotiated(
+                    StatusCode::BAD_REQUEST,
+                    "the request body is malformed or was cut short",
+                    json,
+                ),
+                // Boxed: only error answers take this way.
+                _ => return Finished::Later(Box::pin(errors::for_client(response, json))),
+            },
+        )
+    }
+
+    fn panicked(&self, panic: &(dyn Any + Send), json: bool) -> Response {
+        tracing::error!(
+            target: LOG_TARGET,
+            "handler panicked: {}",
+            panic_message(panic)
+        );
+        error::negotiated(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the handler panicked",
+            json,
+        )
     }
 
     fn too_large(&self, json: bool) -> Response {
@@ -169,14 +241,6 @@ impl LimitedRouter {
         );
         error::negotiated(StatusCode::PAYLOAD_TOO_LARGE, &message, json)
     }
-}
-
-/// The declared body length; hyper has rejected a malformed one already.
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v: &HeaderValue| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {
@@ -234,6 +298,76 @@ impl<F: Future> Future for Guarded<F> {
             Poll::Ready(()) => Poll::Ready(Outcome::TimedOut(timeout)),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// What a routed request needs once the router has answered.
+struct AfterRouting {
+    unrouted: Option<String>,
+    body_error: Option<Arc<AtomicU8>>,
+    #[cfg(feature = "compression")]
+    compression: crate::compress::ForAnswer,
+}
+
+/// The answer after routing: made, or a framework error's body to make.
+enum Finished {
+    Now(Response),
+    Later(Pin<Box<dyn Future<Output = Response> + Send>>),
+}
+
+pin_project_lite::pin_project! {
+    /// One request's answer, in one future: the router's (with its
+    /// timeout and panic guard), then what the server does with it, then
+    /// the log line. Written out rather than as nested `async fn`s, each of
+    /// which would be a state machine of its own, moved into the next.
+    pub(super) struct Handling {
+        server: Arc<LimitedRouter>,
+        started: Instant,
+        line: Option<RequestLine>,
+        json: bool,
+        #[pin]
+        state: State,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State {
+        Routed {
+            #[pin]
+            future: Guarded<RouteFuture<Infallible>>,
+            after: Option<AfterRouting>,
+        },
+        Finishing { future: Pin<Box<dyn Future<Output = Response> + Send>> },
+        Answered { answer: Option<Response> },
+    }
+}
+
+impl Future for Handling {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let mut this = self.project();
+        let response = loop {
+            match this.state.as_mut().project() {
+                StateProj::Routed { future, after } => {
+                    let outcome = ready!(future.poll(cx));
+                    let after = after.take().expect("polled after it was ready");
+                    match this.server.after_routing(outcome, after, *this.json) {
+                        Finished::Now(response) => break response,
+                        Finished::Later(future) => this.state.set(State::Finishing { future }),
+                    }
+                }
+                StateProj::Finishing { future } => break ready!(future.as_mut().poll(cx)),
+                StateProj::Answered { answer } => {
+                    break answer.take().expect("polled after it was ready")
+                }
+            }
+        };
+        if let Some(line) = this.line.take() {
+            line.end(response.status(), *this.started, Instant::now());
+        }
+        Poll::Ready(response)
     }
 }
 

@@ -11,10 +11,10 @@
 //! cost a request line about 9,500 instructions, as much as the rest of the
 //! request (BENCHMARKS.md, section 10); this one costs under a fifth of that.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 
@@ -26,7 +26,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use super::log_buffer;
-use super::logging::{push_digits, push_latency, LOG_TARGET};
+use super::logging::{push_digits, push_latency, Line};
 
 /// The event formatter of [`init_logging`](super::init_logging).
 pub(super) struct LineFormat;
@@ -40,63 +40,68 @@ pub(super) fn installed(ansi: bool) {
     INSTALLED.store(true, Ordering::Relaxed);
 }
 
+/// Whether a request's line may be written straight into the log buffer
+/// ([`request_line`]): when the event would reach nothing but
+/// [`init_logging`](super::init_logging)'s subscriber. Else the caller logs
+/// the event. `tracing`'s dispatch and field visits cost a line twice what
+/// making it does.
+pub(super) fn direct<Ours: Subscriber>() -> bool {
+    // No span can be entered here: the line is logged by the connection's
+    // own task, which the server spawns and enters none in.
+    INSTALLED.load(Ordering::Relaxed)
+        && tracing::dispatcher::get_default(|dispatch| dispatch.is::<Ours>())
+}
+
 /// Writes a request's line straight into the log buffer, the very line
-/// [`LineFormat`] would make of the `tracing` event, when the event would
-/// reach nothing but [`init_logging`](super::init_logging)'s subscriber:
-/// `false` when it would not, and the caller logs the event. `tracing`'s dispatch and field visits cost a
-/// line twice what making it does.
-pub(super) fn request_line<Ours: Subscriber>(
+/// [`LineFormat`] would make of the `tracing` event; `now` is when it was
+/// answered.
+pub(super) fn request_line(
     method: &str,
     path: &str,
     status: StatusCode,
     latency: Duration,
-) -> bool {
-    if !INSTALLED.load(Ordering::Relaxed) {
-        return false;
-    }
-    // No span can be entered here: the line is logged by the connection's
-    // own task, which the server spawns and enters none in.
-    if !tracing::dispatcher::get_default(|dispatch| dispatch.is::<Ours>()) {
-        return false;
-    }
-    LINE.with_borrow_mut(|line| {
+    now: Instant,
+) {
+    REQUEST_LINE.with_borrow_mut(|line| {
         line.clear();
         let ansi = ANSI.load(Ordering::Relaxed);
+        push_timestamp(line, Some(now));
         push_request_line(line, method, path, status, latency, ansi);
-        log_buffer::append(line.as_bytes(), false);
+        log_buffer::append(line, false);
     });
-    true
 }
 
 fn push_request_line(
-    line: &mut String,
+    line: &mut impl Line,
     method: &str,
     path: &str,
     status: StatusCode,
     latency: Duration,
     ansi: bool,
 ) {
-    push_timestamp(line);
-    push_level(line, Level::INFO, ansi);
-    line.push_str(LOG_TARGET);
-    line.push_str(": request method=");
+    // What `push_level` and the target make of an info line of ours.
+    line.put_str(if ansi {
+        " \x1b[32m INFO\x1b[0m approute::serve: request method="
+    } else {
+        "  INFO approute::serve: request method="
+    });
     push_value(line, method);
-    line.push_str(" path=");
+    line.put_str(" path=");
     push_value(line, path);
-    line.push_str(" status=");
-    push_digits(line, u64::from(status.as_u16()), 1);
-    line.push_str(" latency=");
+    line.put_str(" status=");
+    line.put_str(status.as_str());
+    line.put_str(" latency=");
     push_latency(line, latency);
-    line.push('\n');
+    line.put_ascii(b"\n");
 }
 
 /// A string field's value, quoted only where a reader could not tell
 /// where it ends.
-fn push_value(line: &mut String, value: &str) {
+fn push_value(line: &mut impl Line, value: &str) {
     if !value.is_empty() && !value.bytes().any(|b| b <= b' ' || b == b'"') {
-        line.push_str(value);
+        line.put_str(value);
     } else {
-        let _ = write!(line, "{value:?}");
+        line.put_debug(value);
     }
 }
 
@@ -116,7 +121,7 @@ where
         LINE.with_borrow_mut(|line| {
             line.clear();
             let metadata = event.metadata();
-            push_timestamp(line);
+            push_timestamp(line, None);
             push_level(line, *metadata.level(), writer.has_ansi_escapes());
             if let Some(scope) = ctx.event_scope() {
                 for span in scope.from_root() {
@@ -161,16 +166,46 @@ fn push_level(line: &mut String, level: Level, ansi: bool) {
 thread_local! {
     /// The line being made.
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The request line being made.
+    static REQUEST_LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The second last formatted, and its `2026-12-01T22:51:07.` text.
     static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    /// A moment read on both clocks, at most a second ago.
+    static ANCHOR: Cell<Option<(Instant, Duration)>> = const { Cell::new(None) };
+}
+
+/// The time since the epoch at `now`, or at this moment. A request's line
+/// has read the monotonic clock for its latency already: its wall-clock
+/// time is taken from it, through a reading of both clocks made at most a
+/// second before (so the two may differ by what the system clock was
+/// slewed within that second, under a millisecond, or stepped since).
+fn since_epoch(now: Option<Instant>) -> Duration {
+    let wall = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+    };
+    let Some(now) = now else {
+        return wall();
+    };
+    ANCHOR.with(|anchor| {
+        if let Some((at, since)) = anchor.get() {
+            if let Some(after) = now.checked_duration_since(at) {
+                if after < Duration::from_secs(1) {
+                    return since + after;
+                }
+            }
+        }
+        let since = wall();
+        anchor.set(Some((Instant::now(), since)));
+        since
+    })
 }
 
 /// The UTC time, to the microsecond: `2026-12-01T22:51:07.402113Z`. The
 /// date and time are `tracing_subscriber`'s own, made once a second.
-fn push_timestamp(line: &mut String) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+fn push_timestamp(line: &mut impl Line, at: Option<Instant>) {
+    let now = since_epoch(at);
     let secs = now.as_secs();
     SECOND.with_borrow_mut(|(second, text)| {
         if *second != secs {
@@ -184,10 +219,10 @@ fn push_timestamp(line: &mut String) {
             *second = if this_second { secs } else { u64::MAX };
             text.truncate(cut + 1);
         }
-        line.push_str(text);
+        line.put_str(text);
     });
     push_digits(line, u64::from(now.subsec_micros()), 6);
-    line.push('Z');
+    line.put_ascii(b"Z");
 }
 
 /// The event's fields: the message as it is, the others `name=value`.
@@ -251,7 +286,23 @@ impl Visit for Fields<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::logging::LOG_TARGET;
     use super::*;
+
+    #[test]
+    fn a_requests_time_read_on_the_monotonic_clock_is_the_wall_clocks() {
+        let wall = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let slack = Duration::from_millis(5);
+        let before = wall();
+        let first = since_epoch(Some(Instant::now()));
+        std::thread::sleep(Duration::from_millis(30));
+        // From the reading of both clocks the first one made.
+        let later = since_epoch(Some(Instant::now()));
+        let after = wall();
+        assert!(before <= first + slack, "{before:?} {first:?}");
+        assert!(later >= first + Duration::from_millis(30) - slack);
+        assert!(later <= after + slack, "{later:?} {after:?}");
+    }
 
     #[test]
     fn lines_look_like_tracing_subscribers() {
@@ -306,9 +357,21 @@ mod tests {
         let (_, rest) = lines[1].split_once(' ').unwrap();
         assert_eq!(rest, " WARN job{id=7}: app: a message ok=true delta=-3");
 
+        // The head of a request line, as `push_level` and the target make it.
+        for ansi in [false, true] {
+            let mut head = String::new();
+            push_level(&mut head, Level::INFO, ansi);
+            head.push_str(LOG_TARGET);
+            head.push_str(": request method=");
+            let mut direct = String::new();
+            push_request_line(&mut direct, "", "", StatusCode::OK, Duration::ZERO, ansi);
+            assert!(direct.starts_with(&head), "{direct:?} {head:?}");
+        }
+
         // The request line made without `tracing` is the same line.
         let mut direct = String::new();
         let latency = std::time::Duration::from_micros(1500);
+        push_timestamp(&mut direct, Some(Instant::now()));
         push_request_line(&mut direct, "GET", "/a b", StatusCode::OK, latency, false);
         assert_eq!(
             direct.split_once(' ').unwrap().1,

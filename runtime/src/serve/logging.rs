@@ -1,7 +1,7 @@
 //! What the server says: the start-up lines, and [`init_logging`] for a
 //! subscriber that prints them (and each request's line) on stderr.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{Method, Request, StatusCode, Uri};
 
@@ -203,6 +203,10 @@ pub(super) fn flush() {
 pub(super) struct RequestLine {
     method: Method,
     uri: Uri,
+    /// Whether the line is written straight into `init_logging`'s buffer
+    /// (see `log_format::request_line`), asked once per request.
+    #[cfg(feature = "logging")]
+    direct: bool,
 }
 
 impl RequestLine {
@@ -211,16 +215,22 @@ impl RequestLine {
             method: req.method().clone(),
             // The path as the client sent it; a clone shares its bytes.
             uri: req.uri().clone(),
+            #[cfg(feature = "logging")]
+            direct: log_format::direct::<Ours>(),
         })
     }
 
-    pub(super) fn end(self, status: StatusCode, latency: Duration) {
+    /// Logs the line of a request that began at `started`, answered now
+    /// (`now`, read once for the latency and, with `init_logging`, the
+    /// timestamp).
+    pub(super) fn end(self, status: StatusCode, started: Instant, now: Instant) {
         thread_local! {
             static LATENCY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        let latency = now.saturating_duration_since(started);
         #[cfg(feature = "logging")]
-        if log_format::request_line::<Ours>(self.method.as_str(), self.uri.path(), status, latency)
-        {
+        if self.direct {
+            log_format::request_line(self.method.as_str(), self.uri.path(), status, latency, now);
             return;
         }
         // Strings and integers: what a formatter copies without `fmt`.
@@ -239,9 +249,49 @@ impl RequestLine {
     }
 }
 
+/// Where a line's text goes: a `String` (what `tracing`'s formatter
+/// writes), or a request line's bytes, which need no UTF-8 check.
+pub(super) trait Line {
+    fn put_str(&mut self, text: &str);
+    /// ASCII bytes (digits, punctuation).
+    fn put_ascii(&mut self, text: &[u8]);
+    /// `text` quoted and escaped, as `Debug` writes it.
+    fn put_debug(&mut self, text: &str);
+}
+
+impl Line for String {
+    fn put_str(&mut self, text: &str) {
+        self.push_str(text);
+    }
+
+    fn put_ascii(&mut self, text: &[u8]) {
+        for &b in text {
+            self.push(char::from(b));
+        }
+    }
+
+    fn put_debug(&mut self, text: &str) {
+        let _ = std::fmt::Write::write_fmt(self, format_args!("{text:?}"));
+    }
+}
+
+impl Line for Vec<u8> {
+    fn put_str(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn put_ascii(&mut self, text: &[u8]) {
+        self.extend_from_slice(text);
+    }
+
+    fn put_debug(&mut self, text: &str) {
+        let _ = std::io::Write::write_fmt(self, format_args!("{text:?}"));
+    }
+}
+
 /// A latency as `Duration`'s `Debug` writes it (`41.234µs`, `1.5ms`,
 /// `2s`), without the formatting machinery.
-pub(super) fn push_latency(line: &mut String, latency: Duration) {
+pub(super) fn push_latency(line: &mut impl Line, latency: Duration) {
     let nanos = u64::from(latency.subsec_nanos());
     let (whole, fraction, digits, unit) = if latency.as_secs() > 0 {
         (latency.as_secs(), nanos, 9, "s")
@@ -259,30 +309,52 @@ pub(super) fn push_latency(line: &mut String, latency: Duration) {
             fraction /= 10;
             digits -= 1;
         }
-        line.push('.');
+        line.put_ascii(b".");
         push_digits(line, fraction, digits);
     }
-    line.push_str(unit);
+    line.put_str(unit);
 }
 
-/// `value` in decimal, zero-padded to `width` digits.
-pub(super) fn push_digits(line: &mut String, value: u64, width: usize) {
+/// `value` in decimal, zero-padded to `width` digits (at most 20).
+pub(super) fn push_digits(line: &mut impl Line, value: u64, width: usize) {
     let mut digits = [b'0'; 20];
     let mut at = digits.len();
     let mut rest = value;
-    while rest > 0 || at == digits.len() || digits.len() - at < width {
+    while rest > 0 || at == digits.len() {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
-    for &digit in &digits[at..] {
-        line.push(char::from(digit));
-    }
+    // `digits` is zeros where it was not written: the padding.
+    let at = at.min(digits.len().saturating_sub(width));
+    line.put_ascii(&digits[at..]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_are_decimal_and_padded() {
+        for (value, width) in [
+            (0, 1),
+            (7, 1),
+            (10, 1),
+            (99, 1),
+            (100, 1),
+            (42, 6),
+            (123_456, 6),
+        ] {
+            let mut line = String::new();
+            push_digits(&mut line, value, width);
+            assert_eq!(line, format!("{value:0width$}"));
+        }
+        for value in [u64::MAX, 1_000_000_007, 9_999, 10_001] {
+            let mut line = String::new();
+            push_digits(&mut line, value, 1);
+            assert_eq!(line, value.to_string());
+        }
+    }
 
     #[test]
     fn latencies_read_as_durations_debug() {

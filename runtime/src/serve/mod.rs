@@ -92,6 +92,7 @@ mod log_buffer;
 mod log_format;
 mod logging;
 mod peer;
+mod request_head;
 mod shutdown;
 
 /// hyper's smallest read buffer.
@@ -544,10 +545,6 @@ impl Server {
         tracing::info!(target: LOG_TARGET, "listening on http://{addr}");
         logging::log_routes(&routes, timeout);
         inherited::notify_ready();
-        // Inside the limits: the timeout bounds it, and the framework's error
-        // answers it passes are too short to compress.
-        #[cfg(feature = "compression")]
-        let router = router.layer(compression.layer());
         let router = LimitedRouter::new(
             router,
             &routes,
@@ -555,6 +552,8 @@ impl Server {
             timeout,
             timeout_status,
             proxies,
+            #[cfg(feature = "compression")]
+            compression,
         );
         let mut http = hyper::server::conn::http1::Builder::new();
         // hyper answers a head over `max_header_size` with a 431; its read

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request};
+use axum::http::{Extensions, HeaderMap, Request};
 
 use crate::ClientAddr;
 
@@ -126,12 +126,37 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// `into_make_service_with_connect_info` would, and with trusted proxies the
 /// [`ClientAddr`] behind them (without, `ClientAddr` reads `ConnectInfo`, and
 /// nothing more is stored).
-pub(super) fn record<B>(req: &mut Request<B>, peer: SocketAddr, proxies: &TrustedProxies) {
+pub(super) fn record<B>(
+    req: &mut Request<B>,
+    peer: SocketAddr,
+    proxies: &TrustedProxies,
+    roomy: &Extensions,
+) {
+    if req.extensions().is_empty() {
+        *req.extensions_mut() = roomy.clone();
+    }
     if !proxies.is_empty() {
         let client = proxies.client(peer.ip(), req.headers());
         req.extensions_mut().insert(ClientAddr(client));
     }
     req.extensions_mut().insert(ConnectInfo(peer));
+}
+
+/// An empty extensions map with room for seven entries. A routed request
+/// gets four (`ConnectInfo`, and axum's `OriginalUri`, `MatchedPath` and
+/// path parameters), and the map, made for three at the first insert,
+/// would grow and rehash at the fourth; a clone of this one is made at its
+/// full size, in one allocation.
+pub(super) fn roomy_extensions() -> Extensions {
+    #[derive(Clone)]
+    struct Slot<const N: usize>;
+    let mut extensions = Extensions::new();
+    extensions.insert(Slot::<0>);
+    extensions.insert(Slot::<1>);
+    extensions.insert(Slot::<2>);
+    extensions.insert(Slot::<3>);
+    extensions.clear();
+    extensions
 }
 
 #[cfg(test)]
