@@ -123,7 +123,7 @@ pub fn rebuild_with_rustc(
 }
 
 /// The string value of `"name":"..."` in one line of cargo's JSON.
-fn string_field(line: &str, name: &str) -> Option<String> {
+pub fn string_field(line: &str, name: &str) -> Option<String> {
     let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
     let mut value = String::new();
     let mut chars = line[start..].chars();

@@ -73,13 +73,12 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>, timings: bool) -> Result<i32
     ];
     let mut watch = Watch::new(&crate_dir, &folders, &["Cargo.toml", "build.rs"])?;
     let run_dir = build::target_dir(&crate_dir).join("run");
+    // Kept between runs: when cargo finds the app fresh, its rustc does
+    // not run, and the record of the run that made the binary is used.
     let record = std::env::var_os("RUSTC_WORKSPACE_WRAPPER")
         .is_none()
-        .then(|| run_dir.join(format!("rustc-{}.record", std::process::id())));
+        .then(|| run_dir.join(rustc::record_name(&crate_dir)));
     let launcher = Launcher::new(listener, run_dir).map_err(|e| e.to_string())?;
-    if let Some(stale) = &record {
-        let _ = std::fs::remove_file(stale);
-    }
     say(&format!(
         "http://{addr}, watching {}, Cargo.toml",
         folders.map(|f| format!("{f}/")).join(", ")
@@ -101,9 +100,6 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>, timings: bool) -> Result<i32
             Wake::Stop => {
                 if let Some(server) = dev.current.take() {
                     server.stop_and_wait(EXIT_GRACE);
-                }
-                if let Some(record) = &dev.record {
-                    let _ = std::fs::remove_file(record);
                 }
                 return Ok(0);
             }
@@ -201,8 +197,11 @@ impl Dev {
         let record = self.record.as_deref();
         let built = build::build(&self.crate_dir, self.bin.as_deref(), record, stages);
         self.cargo_needed = built.is_err();
-        if let Some(recorded) = record.and_then(Recorded::read) {
-            self.recorded = Some(recorded);
+        if let Ok(built) = &built {
+            // Only the record of the run that made this very binary.
+            self.recorded = record
+                .and_then(Recorded::read)
+                .filter(|r| rustc::same_file(&r.executable, &built.executable));
         }
         built
     }

@@ -9,10 +9,13 @@
 //! does more than ask to be rerun, goes through cargo again.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+use super::build::string_field;
 
 /// Set for cargo's run: where the wrapper writes what it recorded.
 pub const RECORD_TO: &str = "APPROUTE_DEV_RECORD";
@@ -46,6 +49,26 @@ pub fn record_and_exec() -> Option<String> {
     }
     let error = Command::new(&rustc).args(&args).exec();
     Some(format!("cannot run {}: {error}", rustc.to_string_lossy()))
+}
+
+/// The record's file name for the crate in `crate_dir`: its folder name
+/// and a hash of the path, so apps sharing a target dir have one each.
+pub fn record_name(crate_dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    crate_dir.hash(&mut hasher);
+    let name = crate_dir.file_name().unwrap_or_default().to_string_lossy();
+    format!("rustc-{name}-{:016x}.record", hasher.finish())
+}
+
+/// Whether `a` and `b` are one file: cargo hard-links the binary rustc
+/// wrote to the name it reports.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
 }
 
 /// `rustc`, `args` and the environment, NUL-separated, a blank entry
@@ -89,14 +112,6 @@ impl Recorded {
         let bytes = std::fs::read(path).ok()?;
         let (mut args, env) = split_record(&bytes)?;
         let rustc = args.remove(0);
-        // rustc prints its diagnostics itself instead of as JSON for cargo.
-        let args: Vec<OsString> = args
-            .into_iter()
-            .filter(|a| {
-                let a = a.as_bytes();
-                !a.starts_with(b"--error-format") && !a.starts_with(b"--json")
-            })
-            .collect();
         let executable = output_path(&args)?;
         Some(Recorded {
             rustc,
@@ -130,21 +145,59 @@ impl Recorded {
             })
     }
 
-    /// Runs rustc as cargo would; its diagnostics go to stderr.
+    /// Runs rustc as cargo would, with the same flags (its JSON
+    /// diagnostics too: other flags than cargo's would make rustc drop the
+    /// incremental cache and rebuild the crate whole); each diagnostic is
+    /// shown as rustc rendered it, as cargo shows it.
     pub fn run(&self, crate_dir: &Path) -> Result<(), String> {
-        let status = Command::new(&self.rustc)
+        let mut child = Command::new(&self.rustc)
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(n, v)| (n, v)))
             .current_dir(crate_dir)
-            .status()
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot run rustc: {e}"))?;
+        let stderr = child.stderr.take().expect("piped");
+        let colour = std::io::stderr().is_terminal();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !line.starts_with('{') {
+                eprintln!("{line}");
+            } else if line.contains(r#""$message_type":"diagnostic""#) {
+                if let Some(rendered) = string_field(&line, "rendered") {
+                    eprint!(
+                        "{}",
+                        if colour {
+                            rendered
+                        } else {
+                            without_colour(&rendered)
+                        }
+                    );
+                }
+            }
+        }
+        let status = child.wait().map_err(|e| format!("rustc: {e}"))?;
         if status.success() {
             Ok(())
         } else {
             Err("the build failed".to_string())
         }
     }
+}
+
+/// `text` without its ANSI colour codes (`ESC [ ... m`), as cargo shows a
+/// diagnostic when stderr is not a terminal.
+fn without_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn split_record(bytes: &[u8]) -> Option<(Vec<OsString>, Env)> {
@@ -195,15 +248,13 @@ mod tests {
     }
 
     #[test]
-    fn a_record_reads_back_without_cargos_json_flags() {
+    fn a_record_reads_back_with_the_binary_it_makes() {
         let dir = std::env::temp_dir().join(format!("approute-record-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("rustc.args");
         let args = words(&[
             "--crate-name",
             "my_app",
-            "--error-format=json",
-            "--json=artifacts",
             "--out-dir",
             "/t/debug/deps",
             "-C",
@@ -227,6 +278,14 @@ mod tests {
         assert!(recorded.env.iter().any(|(n, _)| n == "PATH"));
         assert!(!recorded.env.iter().any(|(n, _)| n == RECORD_TO));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn colour_codes_are_left_out_of_diagnostics() {
+        assert_eq!(
+            without_colour("\u{1b}[1m\u{1b}[91merror\u{1b}[0m: mismatched types"),
+            "error: mismatched types"
+        );
     }
 
     #[test]
