@@ -21,6 +21,7 @@ import threading
 import time
 
 POLL_EVERY = 0.02
+CARGO_ONLY = "dev, every build by cargo"
 NEW_APPROUTE = 'pub async fn GET() -> &\'static str {{\n    "{word}"\n}}\n'
 NEW_NEXT = ('export const dynamic = "force-dynamic";\n\nexport async function GET() {{\n'
             '  return new Response("{word}");\n}}\n')
@@ -120,11 +121,11 @@ class DevServer:
         return f"/api/{word}", word, lambda: shutil.rmtree(folder)
 
 
-def new_app(run, cli, n):
+def new_app(run, cli, n, suffix=""):
     """The bench tree as a user starts it: `cargo approute new` (so served by
     `approute::serve`, as its README has it), then the generated `app/`.
     Kept between runs so only the first one builds from scratch."""
-    app = os.path.join(run.BENCH, "target", "devloop", f"dev-{n}")
+    app = os.path.join(run.BENCH, "target", "devloop", f"dev-{n}{suffix}")
     if not os.path.isdir(app):
         os.makedirs(os.path.dirname(app), exist_ok=True)
         subprocess.run([cli, "approute", "new", app], check=True, stdout=subprocess.DEVNULL)
@@ -147,6 +148,14 @@ def main(run):
     servers = [DevServer("cargo approute dev", [cli, "approute", "dev", "--timings"], app, os.path.join(app, "app"),
                          "rs", NEW_APPROUTE, {})]
     if not args.smoke:
+        # The same with every build through cargo, as before `dev` ran rustc
+        # itself: a wrapper of the user's own turns that off, and `env` is
+        # one that only runs rustc. A copy of the app (its own watcher), the
+        # first one's target dir (its dependencies built once).
+        by_cargo = new_app(run, cli, n, "-cargo")
+        servers.append(DevServer(CARGO_ONLY, [cli, "approute", "dev", "--timings"], by_cargo,
+                                 os.path.join(by_cargo, "app"), "rs", NEW_APPROUTE,
+                                 {"RUSTC_WORKSPACE_WRAPPER": "env", "CARGO_TARGET_DIR": os.path.join(app, "target")}))
         nd = os.path.join(run.BENCH, "next")
         env = {"NEXT_TELEMETRY_DISABLED": "1"}
         if not os.path.isdir(os.path.join(nd, "node_modules")):
@@ -232,11 +241,11 @@ def stage_table(run, samples):
         return next((marks[n] for n in names if n in marks), None)
 
     rows = []
-    for action in ("edit", "add"):
-        xs = [x for x in samples if x["server"] == "cargo approute dev" and x["action"] == action and x["stages"]]
+    for server, action in [(s, a) for s in ("cargo approute dev", CARGO_ONLY) for a in ("edit", "add")]:
+        xs = [x for x in samples if x["server"] == server and x["action"] == action and x["stages"]]
         if not xs:
             continue
-        row = [action]
+        row = [server, action]
         for _, first, last in STAGES:
             row.append(run.f(run.med([at(x["stages"], last) - (at(x["stages"], first) if first else 0.0)
                                       for x in xs]), 3))
@@ -249,5 +258,6 @@ def stage_table(run, samples):
     return ("\n`cargo approute dev --timings`, the same saves: median seconds per stage (each from the end of the "
             "one before; the change is first seen by the watcher at 0), `to the client` = the client's time minus "
             "READY (the write, the event, the 20 ms poll); `via cargo` = saves built by cargo instead of rustc "
-            "directly.\n\n" + run.table(["change"] + [c for c, _, _ in STAGES] +
+            f"directly. `{CARGO_ONLY}`: the same CLI on a copy of the app with `RUSTC_WORKSPACE_WRAPPER=env`, "
+            "alternated with the others.\n\n" + run.table(["server", "change"] + [c for c, _, _ in STAGES] +
                                            ["to the client", "via cargo", "client's median"], rows))
