@@ -7,15 +7,21 @@ run; any failed or refused poll is counted. Each round edits what one route
 answers, then adds a new route file, on each server; the time is from the
 write to the first answer with the new text. Every change is undone after
 (untimed) and waited for, so each round starts from the same tree.
+
+`cargo approute dev` runs with `--timings`: for each save its own line of
+when each stage ended (watcher settled, tree checked, rustc or cargo done,
+new server READY) goes into the stage table beside the client's time.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import threading
 import time
 
 POLL_EVERY = 0.02
+CARGO_ONLY = "dev, every build by cargo"
 NEW_APPROUTE = 'pub async fn GET() -> &\'static str {{\n    "{word}"\n}}\n'
 NEW_NEXT = ('export const dynamic = "force-dynamic";\n\nexport async function GET() {{\n'
             '  return new Response("{word}");\n}}\n')
@@ -64,10 +70,32 @@ class DevServer:
 
     def start(self, run, port, probe):
         self.port = port
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=dict(os.environ, **self.env, PORT=str(port),
-                                                                       HOST="127.0.0.1"),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.log = os.path.join(run.TARGET, "devloop", f"{self.name.replace(' ', '-')}.log")
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=dict(os.environ, **self.env, PORT=str(port),
+                                                                           HOST="127.0.0.1"),
+                                         stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for(run, port, probe[0], probe[1], limit=900)
+
+    def log_size(self):
+        return os.path.getsize(self.log)
+
+    def stages(self, since, limit=5.0):
+        """The stage marks of the first rebuild logged after byte `since`:
+        {stage: seconds after the change}, or None for a server without."""
+        if "--timings" not in self.argv:
+            return None
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < limit:
+            with open(self.log, errors="replace") as fh:
+                fh.seek(since)
+                for line in fh:
+                    if "timings (s after the change):" in line:
+                        marks = line.split(":", 2)[2]
+                        return {m.group(1).strip(): float(m.group(2))
+                                for m in re.finditer(r"([^,]+?) (\d+\.\d+)(?:,|$)", marks.strip())}
+            time.sleep(0.01)
+        return None
 
     def stop(self):
         os.killpg(self.proc.pid, 15)
@@ -93,11 +121,11 @@ class DevServer:
         return f"/api/{word}", word, lambda: shutil.rmtree(folder)
 
 
-def new_app(run, cli, n):
+def new_app(run, cli, n, suffix=""):
     """The bench tree as a user starts it: `cargo approute new` (so served by
     `approute::serve`, as its README has it), then the generated `app/`.
     Kept between runs so only the first one builds from scratch."""
-    app = os.path.join(run.BENCH, "target", "devloop", f"dev-{n}")
+    app = os.path.join(run.BENCH, "target", "devloop", f"dev-{n}{suffix}")
     if not os.path.isdir(app):
         os.makedirs(os.path.dirname(app), exist_ok=True)
         subprocess.run([cli, "approute", "new", app], check=True, stdout=subprocess.DEVNULL)
@@ -113,12 +141,21 @@ def main(run):
     k = run.resource(n)
     root = os.path.dirname(run.BENCH)
     run.generate()
-    subprocess.run(["cargo", "build", "-q", "-p", "approute-cli"], cwd=root, check=True)
-    cli = os.path.join(root, "target", "debug", "cargo-approute")
+    # Built as `cargo install --path cli` builds it.
+    subprocess.run(["cargo", "build", "-q", "--release", "-p", "approute-cli"], cwd=root, check=True)
+    cli = os.path.join(root, "target", "release", "cargo-approute")
     app = new_app(run, cli, n)
-    servers = [DevServer("cargo approute dev", [cli, "approute", "dev"], app, os.path.join(app, "app"), "rs",
-                         NEW_APPROUTE, {})]
+    servers = [DevServer("cargo approute dev", [cli, "approute", "dev", "--timings"], app, os.path.join(app, "app"),
+                         "rs", NEW_APPROUTE, {})]
     if not args.smoke:
+        # The same with every build through cargo, as before `dev` ran rustc
+        # itself: a wrapper of the user's own turns that off, and `env` is
+        # one that only runs rustc. A copy of the app (its own watcher), the
+        # first one's target dir (its dependencies built once).
+        by_cargo = new_app(run, cli, n, "-cargo")
+        servers.append(DevServer(CARGO_ONLY, [cli, "approute", "dev", "--timings"], by_cargo,
+                                 os.path.join(by_cargo, "app"), "rs", NEW_APPROUTE,
+                                 {"RUSTC_WORKSPACE_WRAPPER": "env", "CARGO_TARGET_DIR": os.path.join(app, "target")}))
         nd = os.path.join(run.BENCH, "next")
         env = {"NEXT_TELEMETRY_DISABLED": "1"}
         if not os.path.isdir(os.path.join(nd, "node_modules")):
@@ -145,11 +182,13 @@ def main(run):
                     step += 1
                     word = f"dev{os.getpid()}x{step}"
                     load = run.loadavg()
+                    since = s.log_size()
                     t0 = time.perf_counter()
                     path, want, undo = s.edit(k, word) if action == "edit" else s.add(word)
                     took = wait_for(run, s.port, path, want)
                     samples.append({"round": r + 1, "server": s.name, "action": action, "s": took,
-                                    "load": load, "wall": time.perf_counter() - t0})
+                                    "load": load, "wall": time.perf_counter() - t0,
+                                    "stages": s.stages(since)})
                     print(f"  r{r + 1} {s.name:<20} {action:<4} first answer {took:.2f} s (load {load:.1f})",
                           flush=True)
                     undo()
@@ -182,5 +221,43 @@ def main(run):
             "`failed polls`: GETs of another route, every 20 ms on a new connection, for the whole run "
             "(each server rebuilt twice per round, and twice more to undo).\n\n")
     text += run.table(["server", "change", "median s", "min", "max", "saves", "polls", "failed polls"], rows)
+    text += stage_table(run, samples)
     failures = {name: p.failures[:5] for name, p in pollers.items() if p.failures}
     run.save("devloop", {"samples": samples, "failures": failures}, text)
+
+
+# (column, first stage, last stage): a stage's time is from the end of the
+# one before; the build is rustc run by dev itself, or cargo when it must.
+STAGES = [("watcher settled", None, "settled"), ("tree checked", "settled", "checked"),
+          ("build (rustc or cargo)", "checked", ("rustc exited", "cargo exited")),
+          ("copy, start, READY", ("rustc exited", "cargo exited"), "ready")]
+
+
+def stage_table(run, samples):
+    """Medians of each stage of `cargo approute dev`'s rebuilds, from its
+    `--timings` lines, and the rest of the client's time."""
+    def at(marks, names):
+        names = (names,) if isinstance(names, str) else names
+        return next((marks[n] for n in names if n in marks), None)
+
+    rows = []
+    for server, action in [(s, a) for s in ("cargo approute dev", CARGO_ONLY) for a in ("edit", "add")]:
+        xs = [x for x in samples if x["server"] == server and x["action"] == action and x["stages"]]
+        if not xs:
+            continue
+        row = [server, action]
+        for _, first, last in STAGES:
+            row.append(run.f(run.med([at(x["stages"], last) - (at(x["stages"], first) if first else 0.0)
+                                      for x in xs]), 3))
+        row.append(run.f(run.med([x["s"] - x["stages"]["ready"] for x in xs]), 3))
+        row.append(sum(1 for x in xs if "cargo exited" in x["stages"]))
+        row.append(run.f(run.med([x["s"] for x in xs]), 3))
+        rows.append(row)
+    if not rows:
+        return ""
+    return ("\n`cargo approute dev --timings`, the same saves: median seconds per stage (each from the end of the "
+            "one before; the change is first seen by the watcher at 0), `to the client` = the client's time minus "
+            "READY (the write, the event, the 20 ms poll); `via cargo` = saves built by cargo instead of rustc "
+            f"directly. `{CARGO_ONLY}`: the same CLI on a copy of the app with `RUSTC_WORKSPACE_WRAPPER=env`, "
+            "alternated with the others.\n\n" + run.table(["server", "change"] + [c for c, _, _ in STAGES] +
+                                           ["to the client", "via cargo", "client's median"], rows))

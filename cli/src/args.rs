@@ -32,6 +32,14 @@ impl Args {
         Ok(None)
     }
 
+    /// Whether the bare flag `--name` was given, removed from the words.
+    pub fn flag(&mut self, name: &str) -> bool {
+        let flag = format!("--{name}");
+        let before = self.words.len();
+        self.words.retain(|w| *w != flag);
+        self.words.len() != before
+    }
+
     /// The next word that is not a flag, removed from the words.
     pub fn positional(&mut self) -> Option<String> {
         let i = self.words.iter().position(|w| !w.starts_with("--"))?;
@@ -57,7 +65,9 @@ mod tests {
 
     #[test]
     fn values_and_positionals_in_any_order() {
-        let mut a = args(&["my-api", "--git=https://x", "--version", "1"]);
+        let mut a = args(&["my-api", "--git=https://x", "--timings", "--version", "1"]);
+        assert!(a.flag("timings"));
+        assert!(!a.flag("bin"));
         assert_eq!(a.value("git").unwrap().as_deref(), Some("https://x"));
         assert_eq!(a.value("version").unwrap().as_deref(), Some("1"));
         assert_eq!(a.positional().as_deref(), Some("my-api"));

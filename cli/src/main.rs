@@ -19,8 +19,9 @@ cargo approute: Next.js-style route handlers for Rust
 Usage:
   cargo approute new NAME [--git URL | --version V]
       a new app in the folder NAME, answering GET /api/hello
-  cargo approute dev [--manifest-path PATH] [--bin NAME]
+  cargo approute dev [--manifest-path PATH] [--bin NAME] [--timings]
       serve on $HOST:$PORT (127.0.0.1:3000); rebuild and swap servers on save
+      (--timings, or APPROUTE_DEV_TIMINGS=1: when each stage of a rebuild ended)
   cargo approute routes [--manifest-path PATH]
       the route table: methods, URL, file, cache, limits
   cargo approute check [--manifest-path PATH]
@@ -32,6 +33,10 @@ PATH is the app's Cargo.toml or its folder; by default the nearest one from here
 ";
 
 fn main() -> ExitCode {
+    if let Some(error) = dev::wrap_rustc_if_asked() {
+        eprintln!("cargo-approute: {error}");
+        return ExitCode::FAILURE;
+    }
     let mut words: Vec<String> = std::env::args().skip(1).collect();
     if words.first().map(String::as_str) == Some("approute") {
         words.remove(0);
@@ -109,6 +114,7 @@ fn new(mut args: Args) -> Result<i32, String> {
 fn dev(mut args: Args) -> Result<i32, String> {
     let manifest = args.value("manifest-path")?;
     let bin = args.value("bin")?;
+    let timings = args.flag("timings");
     args.finish()?;
-    dev::run(dev::crate_dir(manifest.as_deref())?, bin)
+    dev::run(dev::crate_dir(manifest.as_deref())?, bin, timings)
 }

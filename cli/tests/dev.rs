@@ -55,6 +55,7 @@ impl DevProcess {
             .env("PORT", port.to_string())
             .env("CARGO_TARGET_DIR", support::apps_target_dir())
             .env("RUST_LOG", "warn")
+            .env("APPROUTE_DEV_TIMINGS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -268,6 +269,28 @@ fn dev_swaps_servers_on_save_without_failing_a_request() {
         "{}",
         dev.output()
     );
+
+    // Route edits were built by rustc alone; a build script that does
+    // more than ask to be rerun sends the build through cargo again.
+    assert!(
+        dev.count("rustc started (no cargo)") >= 6,
+        "{}",
+        dev.output()
+    );
+    let via_cargo = dev.count("cargo started");
+    write(
+        app.join("build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-changed=app\");\n    \
+         println!(\"cargo:rustc-env=GREETING=from build.rs\");\n}\n",
+    );
+    write(
+        app.join("app/api/hello/route.rs"),
+        "pub async fn GET() -> &'static str {\n    env!(\"GREETING\")\n}\n",
+    );
+    until(addr, "/api/hello", REBUILD, |s, b| {
+        s == 200 && b == "from build.rs"
+    });
+    assert!(dev.count("cargo started") > via_cargo, "{}", dev.output());
 
     // Every server took the socket and said READY=1: no plain restarts.
     assert!(!dev.output().contains("plainly"), "{}", dev.output());

@@ -5,6 +5,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use super::rustc::{self, Recorded};
+use super::timings::Stages;
 
 /// The profile settings `dev` builds with. No debug info: linking the
 /// dependencies' debug sections is most of a rebuild's link time.
@@ -28,7 +32,13 @@ pub fn target_dir(crate_dir: &Path) -> PathBuf {
 }
 
 /// Builds the app's binary; cargo's own progress and errors go to stderr.
-pub fn build(crate_dir: &Path, bin: Option<&str>) -> Result<Built, String> {
+/// With `record`, the app's rustc command is written there (see `rustc`).
+pub fn build(
+    crate_dir: &Path,
+    bin: Option<&str>,
+    record: Option<&Path>,
+    stages: &mut Stages,
+) -> Result<Built, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -44,26 +54,46 @@ pub fn build(crate_dir: &Path, bin: Option<&str>) -> Result<Built, String> {
     if let Some(bin) = bin {
         command.args(["--bin", bin]);
     }
+    if let (Some(record), Ok(me)) = (record, std::env::current_exe()) {
+        command
+            .env("RUSTC_WORKSPACE_WRAPPER", me)
+            .env(rustc::RECORD_TO, record);
+    }
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
+    stages.mark("cargo started");
     let mut executables = Vec::new();
     let mut fresh = true;
+    let mut first_message = true;
+    // The last build script cargo ran: the app's own runs just before rustc.
+    let mut build_script_ran = None;
     let stdout = child.stdout.take().expect("piped");
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
+        if std::mem::take(&mut first_message) {
+            stages.mark("cargo's first message");
+        }
+        if line.contains(r#""reason":"build-script-executed""#) {
+            build_script_ran = Some(Instant::now());
+        }
         if !line.contains(r#""reason":"compiler-artifact""#) {
             continue;
         }
         fresh &= line.contains(r#""fresh":true"#);
         if line.contains(r#""kind":["bin"]"#) {
             if let Some(path) = string_field(&line, "executable") {
+                if let Some(at) = build_script_ran.take() {
+                    stages.mark_at("build script ran", at);
+                }
+                stages.mark("linked");
                 executables.push(PathBuf::from(path));
             }
         }
     }
     let status = child.wait().map_err(|e| format!("cargo: {e}"))?;
+    stages.mark("cargo exited");
     if !status.success() {
         return Err("the build failed".to_string());
     }
@@ -77,8 +107,23 @@ pub fn build(crate_dir: &Path, bin: Option<&str>) -> Result<Built, String> {
     }
 }
 
+/// Runs the app's rustc command as cargo last ran it, without cargo.
+pub fn rebuild_with_rustc(
+    recorded: &Recorded,
+    crate_dir: &Path,
+    stages: &mut Stages,
+) -> Result<Built, String> {
+    stages.mark("rustc started (no cargo)");
+    let built = recorded.run(crate_dir);
+    stages.mark("rustc exited");
+    built.map(|()| Built {
+        executable: recorded.executable.clone(),
+        fresh: false,
+    })
+}
+
 /// The string value of `"name":"..."` in one line of cargo's JSON.
-fn string_field(line: &str, name: &str) -> Option<String> {
+pub fn string_field(line: &str, name: &str) -> Option<String> {
     let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
     let mut value = String::new();
     let mut chars = line[start..].chars();

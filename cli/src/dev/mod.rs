@@ -4,7 +4,9 @@
 //! A build that fails leaves the last good server answering.
 
 mod build;
+mod rustc;
 mod server;
+mod timings;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -15,7 +17,9 @@ use std::time::{Duration, Instant};
 use approute_codegen::RouteTree;
 
 use crate::{check, project};
+use rustc::Recorded;
 use server::{Launcher, Server, Started};
+use timings::Stages;
 use watch::{Wake, Watch};
 
 /// Defaults as `approute::serve`'s.
@@ -34,9 +38,25 @@ struct Dev {
     current: Option<Server>,
     /// The routes of the build being served.
     routes: Option<RouteLines>,
+    /// Show each rebuild's [`Stages`].
+    timings: bool,
+    /// Where cargo's wrapper records the app's rustc command; none when
+    /// the user has a `RUSTC_WORKSPACE_WRAPPER` of their own.
+    record: Option<PathBuf>,
+    /// The app's rustc command, once cargo has built it.
+    recorded: Option<Recorded>,
+    /// The next build must go through cargo (a manifest or build script
+    /// changed, or cargo's last build failed).
+    cargo_needed: bool,
 }
 
-pub fn run(crate_dir: PathBuf, bin: Option<String>) -> Result<i32, String> {
+/// The wrapper's side of `rustc`: runs rustc (and never returns) when cargo
+/// started this binary as `RUSTC_WORKSPACE_WRAPPER`.
+pub fn wrap_rustc_if_asked() -> Option<String> {
+    rustc::record_and_exec()
+}
+
+pub fn run(crate_dir: PathBuf, bin: Option<String>, timings: bool) -> Result<i32, String> {
     let host = env_or("HOST", DEFAULT_HOST);
     let port: u16 = env_or("PORT", &DEFAULT_PORT.to_string())
         .parse()
@@ -53,6 +73,11 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>) -> Result<i32, String> {
     ];
     let mut watch = Watch::new(&crate_dir, &folders, &["Cargo.toml", "build.rs"])?;
     let run_dir = build::target_dir(&crate_dir).join("run");
+    // Kept between runs: when cargo finds the app fresh, its rustc does
+    // not run, and the record of the run that made the binary is used.
+    let record = std::env::var_os("RUSTC_WORKSPACE_WRAPPER")
+        .is_none()
+        .then(|| run_dir.join(rustc::record_name(&crate_dir)));
     let launcher = Launcher::new(listener, run_dir).map_err(|e| e.to_string())?;
     say(&format!(
         "http://{addr}, watching {}, Cargo.toml",
@@ -64,6 +89,10 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>) -> Result<i32, String> {
         launcher,
         current: None,
         routes: None,
+        timings: timings || std::env::var_os("APPROUTE_DEV_TIMINGS").is_some_and(|v| v == "1"),
+        record,
+        recorded: None,
+        cargo_needed: true,
     };
     dev.rebuild(Instant::now());
     loop {
@@ -89,6 +118,11 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>) -> Result<i32, String> {
                     n => format!(" and {} more", n - 1),
                 };
                 say(&format!("{shown}{more} changed, rebuilding"));
+                let manifests = [
+                    dev.crate_dir.join("Cargo.toml"),
+                    dev.crate_dir.join("build.rs"),
+                ];
+                dev.cargo_needed |= paths.iter().any(|p| manifests.contains(p));
                 dev.rebuild(saved);
             }
         }
@@ -99,6 +133,8 @@ impl Dev {
     /// Checks the tree, builds, and swaps servers; on any failure the
     /// running server stays.
     fn rebuild(&mut self, saved: Instant) {
+        let mut stages = Stages::new(saved, self.timings);
+        stages.mark("settled");
         let options = project::options(&self.crate_dir);
         // The macro would stop the build on these; the CLI's own report
         // points into the route files, and costs milliseconds.
@@ -106,7 +142,16 @@ impl Dev {
             Ok(tree) => tree,
             Err(_) => return self.keep_serving("the route tree has problems"),
         };
-        let built = match build::build(&self.crate_dir, self.bin.as_deref()) {
+        stages.mark("checked");
+        let built = match self
+            .recorded
+            .as_ref()
+            .filter(|r| !self.cargo_needed && r.replayable())
+        {
+            Some(recorded) => build::rebuild_with_rustc(recorded, &self.crate_dir, &mut stages),
+            None => self.build_with_cargo(&mut stages),
+        };
+        let built = match built {
             Ok(built) => built,
             Err(e) => return self.keep_serving(&e),
         };
@@ -121,13 +166,13 @@ impl Dev {
                 old.stop_and_wait(EXIT_GRACE);
             }
         }
-        match self.launcher.start(&built.executable) {
-            Ok(Started::Ready(server)) => self.serve(server, &tree, saved),
+        match self.launcher.start(&built.executable, &mut stages) {
+            Ok(Started::Ready(server)) => self.serve(server, &tree, stages),
             Ok(Started::Silent(server)) => {
                 if self.launcher.listener.is_some() {
                     say("the server did not say READY=1 (is it served by approute::serve?); stopping the old one anyway");
                 }
-                self.serve(server, &tree, saved);
+                self.serve(server, &tree, stages);
             }
             Ok(Started::Exited(status))
                 if self.routes.is_none() && self.launcher.listener.is_some() =>
@@ -147,10 +192,25 @@ impl Dev {
         }
     }
 
+    /// A cargo build, which records the app's rustc command for the next.
+    fn build_with_cargo(&mut self, stages: &mut Stages) -> Result<build::Built, String> {
+        let record = self.record.as_deref();
+        let built = build::build(&self.crate_dir, self.bin.as_deref(), record, stages);
+        self.cargo_needed = built.is_err();
+        if let Ok(built) = &built {
+            // Only the record of the run that made this very binary.
+            self.recorded = record
+                .and_then(Recorded::read)
+                .filter(|r| rustc::same_file(&r.executable, &built.executable));
+        }
+        built
+    }
+
     /// Makes `server` the current one, stops the old, says what changed.
-    fn serve(&mut self, server: Server, tree: &RouteTree, saved: Instant) {
+    fn serve(&mut self, server: Server, tree: &RouteTree, mut stages: Stages) {
         if let Some(old) = self.current.replace(server) {
             old.stop();
+            stages.mark("old told to stop");
         }
         let routes = route_lines(tree);
         let before = self.routes.replace(routes.clone()).unwrap_or_default();
@@ -159,8 +219,11 @@ impl Dev {
         }
         say(&format!(
             "serving the new build, {:.2} s after the change",
-            saved.elapsed().as_secs_f64()
+            stages.elapsed()
         ));
+        if let Some(line) = stages.line() {
+            say(&line);
+        }
     }
 
     fn keep_serving(&self, why: &str) {

@@ -17,6 +17,8 @@ use command_fds::{CommandFdExt, FdMapping};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use super::timings::Stages;
+
 /// How long a new server may take to say `READY=1`; one that runs longer
 /// without saying it is served another way than `approute::serve`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,11 +64,12 @@ impl Launcher {
     }
 
     /// Starts `executable` and waits until it is ready, exits, or times out.
-    pub fn start(&mut self, executable: &Path) -> Result<Started, String> {
+    pub fn start(&mut self, executable: &Path, stages: &mut Stages) -> Result<Started, String> {
         self.generation += 1;
         let name = executable.file_name().unwrap_or_default().to_string_lossy();
         let copy = self.run_dir.join(format!("{name}-{}", self.generation));
         std::fs::copy(executable, &copy).map_err(|e| format!("cannot copy the build: {e}"))?;
+        stages.mark("copied");
         let Some(listener) = &self.listener else {
             let child = Command::new(&copy)
                 .stdin(Stdio::null())
@@ -105,11 +108,13 @@ impl Launcher {
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start the server: {e}"))?;
+        stages.mark("spawned");
         let started = Instant::now();
         let mut buf = [0u8; 64];
         let outcome = loop {
             if let Ok(n) = notify.recv(&mut buf) {
                 if buf[..n].split(|&b| b == b'\n').any(|l| l == b"READY=1") {
+                    stages.mark("ready");
                     break Started::Ready(Server {
                         child,
                         executable: copy,

@@ -5,13 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// An editor's save is several events (a temp file, a write, a rename):
 /// a change is over once nothing happened for this long.
 const QUIET: Duration = Duration::from_millis(25);
+/// Once a file was closed after writing, renamed into place or removed,
+/// what is left of a save comes at once: wait only this long for it.
+const QUIET_AFTER_CLOSE: Duration = Duration::from_millis(2);
 /// A steady stream of events (a `git checkout`) is taken in one round.
 const MOST: Duration = Duration::from_millis(500);
 
@@ -24,7 +27,8 @@ pub enum Wake {
 }
 
 enum Message {
-    Path(PathBuf),
+    /// A changed path, and whether the event ends a save (see [`ends_a_save`]).
+    Path(PathBuf, bool),
     Stop,
 }
 
@@ -53,9 +57,10 @@ impl Watch {
                 if !is_change(&event.kind) {
                     return;
                 }
+                let ends = ends_a_save(&event.kind);
                 for path in event.paths {
                     if filter.iter().any(|w| path.starts_with(w)) && !is_editor_noise(&path) {
-                        let _ = events.send(Message::Path(path));
+                        let _ = events.send(Message::Path(path, ends));
                     }
                 }
             })
@@ -90,14 +95,18 @@ impl Watch {
 
     /// Blocks until a change is over or a signal came.
     pub fn next(&mut self) -> Wake {
-        let mut paths = match self.messages.recv() {
-            Ok(Message::Path(path)) => vec![path],
+        let (mut paths, mut ended) = match self.messages.recv() {
+            Ok(Message::Path(path, ends)) => (vec![path], ends),
             Ok(Message::Stop) | Err(_) => return Wake::Stop,
         };
         let first = Instant::now();
         while first.elapsed() < MOST {
-            match self.messages.recv_timeout(QUIET) {
-                Ok(Message::Path(path)) => paths.push(path),
+            let quiet = if ended { QUIET_AFTER_CLOSE } else { QUIET };
+            match self.messages.recv_timeout(quiet) {
+                Ok(Message::Path(path, ends)) => {
+                    paths.push(path);
+                    ended = ends;
+                }
                 Ok(Message::Stop) => return Wake::Stop,
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => return Wake::Stop,
@@ -120,6 +129,17 @@ fn is_change(kind: &EventKind) -> bool {
         EventKind::Access(_) | EventKind::Other | EventKind::Any => false,
         EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
     }
+}
+
+/// A file closed after writing, renamed into place, or removed: the last
+/// event of a save.
+fn ends_a_save(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+            | EventKind::Remove(_)
+    )
 }
 
 /// Swap and backup files editors write beside the one being saved.
@@ -153,5 +173,16 @@ mod tests {
         assert!(is_editor_noise(Path::new("app/.route.rs.swp")));
         assert!(is_editor_noise(Path::new("app/route.rs~")));
         assert!(!is_editor_noise(Path::new("app/route.rs")));
+    }
+
+    #[test]
+    fn a_write_is_over_when_the_file_is_closed_not_when_it_is_created() {
+        use notify::event::{CreateKind, DataChange};
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let written = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        assert!(ends_a_save(&closed) && ends_a_save(&renamed));
+        assert!(!ends_a_save(&written));
+        assert!(!ends_a_save(&EventKind::Create(CreateKind::File)));
     }
 }
