@@ -130,7 +130,10 @@ def new_app(run, cli, n, suffix=""):
         os.makedirs(os.path.dirname(app), exist_ok=True)
         subprocess.run([cli, "approute", "new", app], check=True, stdout=subprocess.DEVNULL)
     shutil.rmtree(os.path.join(app, "app"))
-    shutil.copytree(os.path.join(run.BENCH, "apps", f"gen-{n}", "app"), os.path.join(app, "app"))
+    # Copied with new mtimes: cargo's fingerprints go by mtime, and the
+    # generated tree's old ones could pass a binary built from an edit.
+    shutil.copytree(os.path.join(run.BENCH, "apps", f"gen-{n}", "app"), os.path.join(app, "app"),
+                    copy_function=shutil.copy)
     return app
 
 
