@@ -114,14 +114,32 @@ fn check_name(name: &str) -> Result<(), String> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
+    if !valid {
+        return Err(format!(
             "`{name}` is not a package name: use letters, digits, `-` and `_`, starting with a letter"
-        ))
+        ));
     }
+    // The names `cargo new` refuses, so that the app it writes builds.
+    let why = if RUST_KEYWORDS.contains(&name) {
+        "it is a Rust keyword"
+    } else if name == "test" {
+        "it conflicts with Rust's built-in test library"
+    } else if ["deps", "examples", "build", "incremental"].contains(&name) {
+        "it conflicts with cargo's build directory names"
+    } else {
+        return Ok(());
+    };
+    Err(format!("`{name}` cannot be a package name: {why}"))
 }
+
+/// Strict and reserved keywords, as cargo lists them.
+const RUST_KEYWORDS: &[&str] = &[
+    "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
 
 /// Creates `path` and its folders; fails rather than replace a file.
 fn write_new(path: &Path, content: &str) -> Result<(), String> {
@@ -168,6 +186,11 @@ mod tests {
         assert!(check_name("2api").is_err());
         assert!(check_name("my api").is_err());
         assert!(check_name("").is_err());
+        for refused in ["self", "crate", "fn", "test", "build", "deps"] {
+            let error = check_name(refused).unwrap_err();
+            assert!(error.contains("cannot be a package name"), "{error}");
+        }
+        assert!(check_name("tests").is_ok());
     }
 
     #[test]
