@@ -85,20 +85,36 @@ fn check_one(route: &Route, problems: &mut Vec<Diagnostic>) {
 }
 
 /// The URL shape with parameter names erased: two routes with the same key
-/// answer exactly the same requests.
-fn shape(url: &[UrlSegment]) -> Vec<String> {
-    url.iter()
-        .map(|s| match s {
-            UrlSegment::Static(s) => s.clone(),
-            UrlSegment::Dynamic(_) => "[]".into(),
-            UrlSegment::CatchAll(_) => "[...]".into(),
-            UrlSegment::OptionalCatchAll(_) => "[[...]]".into(),
-        })
-        .collect()
+/// answer exactly the same requests. One string (each part's length, `:`,
+/// the part), not a `Vec<String>`: the maps below compare their keys in
+/// unoptimized code in the macro, where a string is one `memcmp`.
+fn shape(url: &[UrlSegment]) -> String {
+    let mut key = String::new();
+    for segment in url {
+        push_shape(&mut key, segment);
+    }
+    key
+}
+
+fn push_shape(key: &mut String, segment: &UrlSegment) {
+    let part = erased(segment);
+    key.push_str(&part.len().to_string());
+    key.push(':');
+    key.push_str(part);
+}
+
+/// A segment with its parameter name erased.
+fn erased(segment: &UrlSegment) -> &str {
+    match segment {
+        UrlSegment::Static(s) => s,
+        UrlSegment::Dynamic(_) => "[]",
+        UrlSegment::CatchAll(_) => "[...]",
+        UrlSegment::OptionalCatchAll(_) => "[[...]]",
+    }
 }
 
 fn same_url(routes: &[Route], problems: &mut Vec<Diagnostic>) {
-    let mut by_shape: BTreeMap<Vec<String>, Vec<&Route>> = BTreeMap::new();
+    let mut by_shape: BTreeMap<String, Vec<&Route>> = BTreeMap::new();
     for route in routes {
         by_shape.entry(shape(&route.url)).or_default().push(route);
     }
@@ -179,41 +195,51 @@ enum Kind {
 }
 
 fn same_position(routes: &[Route], problems: &mut Vec<Diagnostic>) {
-    // (URL shape before the segment, kind) -> the first route seen with each name
-    let mut names: BTreeMap<(Vec<String>, Kind), BTreeMap<String, &Route>> = BTreeMap::new();
-    let mut catch_alls: BTreeMap<Vec<String>, BTreeMap<bool, &Route>> = BTreeMap::new();
+    // (URL shape before the segment, kind) -> the segment's index and the
+    // first route seen with each name
+    type ByName<'a> = (usize, BTreeMap<String, &'a Route>);
+    let mut names: BTreeMap<(String, Kind), ByName> = BTreeMap::new();
+    let mut catch_alls: BTreeMap<String, BTreeMap<bool, &Route>> = BTreeMap::new();
     for route in routes {
+        let mut prefix = String::new();
         for (i, seg) in route.url.iter().enumerate() {
-            let prefix = shape(&route.url[..i]);
-            let (kind, name) = match seg {
-                UrlSegment::Dynamic(n) => (Kind::Dynamic, n),
-                UrlSegment::CatchAll(n) | UrlSegment::OptionalCatchAll(n) => (Kind::CatchAll, n),
-                _ => continue,
+            let param = match seg {
+                UrlSegment::Dynamic(n) => Some((Kind::Dynamic, n)),
+                UrlSegment::CatchAll(n) | UrlSegment::OptionalCatchAll(n) => {
+                    Some((Kind::CatchAll, n))
+                }
+                UrlSegment::Static(_) => None,
             };
-            if kind == Kind::CatchAll {
-                let optional = matches!(seg, UrlSegment::OptionalCatchAll(_));
-                catch_alls
-                    .entry(prefix.clone())
-                    .or_default()
-                    .entry(optional)
+            if let Some((kind, name)) = param {
+                if kind == Kind::CatchAll {
+                    let optional = matches!(seg, UrlSegment::OptionalCatchAll(_));
+                    catch_alls
+                        .entry(prefix.clone())
+                        .or_default()
+                        .entry(optional)
+                        .or_insert(route);
+                }
+                names
+                    .entry((prefix.clone(), kind))
+                    .or_insert_with(|| (i, BTreeMap::new()))
+                    .1
+                    .entry(name.clone())
                     .or_insert(route);
             }
-            names
-                .entry((prefix, kind))
-                .or_default()
-                .entry(name.clone())
-                .or_insert(route);
+            push_shape(&mut prefix, seg);
         }
     }
-    for ((prefix, _), by_name) in &names {
+    for (at, by_name) in names.values() {
         if by_name.len() < 2 {
             continue;
         }
         let list: Vec<String> = by_name.keys().map(|n| format!("`{n}`")).collect();
+        // Every route here has the same shape up to `at`.
+        let first = by_name.values().next().expect("a name");
         let position = route_id(
-            &prefix
+            &first.url[..*at]
                 .iter()
-                .map(|s| UrlSegment::Static(s.clone()))
+                .map(|s| UrlSegment::Static(erased(s).to_string()))
                 .collect::<Vec<_>>(),
         );
         let mut d = Diagnostic::new(

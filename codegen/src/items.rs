@@ -6,29 +6,97 @@
 //! the macro's time; rustc parses the file again anyway and reports any
 //! error inside a body itself. So a small scanner walks the bytes, skipping
 //! strings, comments and nested groups, and cuts the top level at item
-//! boundaries; syn parses just the `use` and `const` items.
+//! boundaries. A function's name and a plain `use` are read from the bytes
+//! too ([`uses`]): proc-macro2 lexing even one of them took longer than the
+//! scan of the whole file. syn parses the constants, and any `use` or name
+//! the byte readers do not vouch for, so its errors stay the ones reported.
 
+use std::fmt;
 use std::str::FromStr;
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
+
+mod uses;
 
 /// A file's top-level items, as far as the pipeline reads them.
 #[derive(Default)]
 pub struct TopItems {
     /// Every `fn`, public or not, in file order.
     pub fns: Vec<TopFn>,
-    /// The `use` items, parsed.
-    pub uses: Vec<syn::ItemUse>,
+    /// The `use` items, in file order.
+    pub uses: Vec<TopUse>,
     /// The `const` items, parsed.
     pub consts: Vec<syn::ItemConst>,
 }
 
+/// A name declared in a file and where: the line and column (in chars,
+/// from 1) that rustc and proc-macro2's span locations report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    pub text: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Name {
+    /// The name `text` at byte offset `at` of `source`.
+    fn at(source: &str, at: usize, text: &str) -> Name {
+        // By hand, as in `Scanner`: unoptimized iterator chains cost more.
+        let bytes = source.as_bytes();
+        let (mut line, mut column) = (1, 1);
+        for &b in &bytes[..at] {
+            if b == b'\n' {
+                line += 1;
+                column = 1;
+            } else if b & 0xC0 != 0x80 {
+                // Not a UTF-8 continuation byte: a char starts here.
+                column += 1;
+            }
+        }
+        Name {
+            text: text.to_string(),
+            line,
+            column,
+        }
+    }
+
+    fn of_ident(ident: &proc_macro2::Ident) -> Name {
+        let (line, column) = line_column(ident.span());
+        Name {
+            text: ident.to_string(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A span's start as a 1-based line and column.
+fn line_column(span: Span) -> (usize, usize) {
+    let start = span.start();
+    (start.line, start.column + 1)
+}
+
 /// A top-level function: its name and whether it is `pub` (in any form).
 pub struct TopFn {
-    pub ident: Ident,
+    pub name: Name,
     pub public: bool,
     /// Its bytes in the file, attributes and body included.
     span: (usize, usize),
+}
+
+/// A top-level `use`: whether it is `pub` (in any form), the names it
+/// brings in (`b` of `a::b`, `c` of `a::b as c`) and where its `*`s are.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TopUse {
+    pub public: bool,
+    pub names: Vec<Name>,
+    pub globs: Vec<(usize, usize)>,
 }
 
 /// The whole function `f` of `source`, body included, parsed by syn; `None`
@@ -46,13 +114,16 @@ pub fn top_items(source: &str) -> Result<TopItems, syn::Error> {
             Some("fn") => {
                 if let Some(&Token::Ident(start, end)) = item.tokens.get(head.at + 1) {
                     items.fns.push(TopFn {
-                        ident: ident_at(source, start, end)?,
+                        name: name_at(source, start, end)?,
                         public: head.public,
                         span: item.span,
                     });
                 }
             }
-            Some("use") => items.uses.push(syn::parse2(lex_at(source, item.span)?)?),
+            Some("use") => items.uses.push(match uses::read(source, item.span) {
+                Some(read) => read,
+                None => uses::of_syn(&syn::parse2(lex_at(source, item.span)?)?),
+            }),
             Some("const") => items.consts.push(syn::parse2(lex_at(source, item.span)?)?),
             _ => {}
         }
@@ -71,10 +142,16 @@ fn lex_at(source: &str, (start, end): (usize, usize)) -> Result<TokenStream, syn
     TokenStream::from_str(&text).map_err(|e| syn::Error::new(e.span(), e))
 }
 
-/// The identifier at `source[start..end]`, with its position.
-fn ident_at(source: &str, start: usize, end: usize) -> Result<Ident, syn::Error> {
-    let tokens = lex_at(source, (start, end))?;
-    syn::parse2(tokens)
+/// The identifier at `source[start..end]`, with its position. A plain
+/// ASCII one is read as it is; syn judges the rest (raw, non-ASCII, a
+/// keyword), as it did before the scanner read any.
+fn name_at(source: &str, start: usize, end: usize) -> Result<Name, syn::Error> {
+    let text = &source[start..end];
+    if uses::is_plain_ident(text) {
+        return Ok(Name::at(source, start, text));
+    }
+    let ident: proc_macro2::Ident = syn::parse2(lex_at(source, (start, end))?)?;
+    Ok(Name::of_ident(&ident))
 }
 
 /// A top-level token of an item: enough to tell what the item is.
@@ -152,20 +229,18 @@ impl<'a> Scanner<'a> {
 
     /// Skips whitespace and comments; the offset of the next token, if any.
     fn skip_trivia(&mut self) -> Result<Option<usize>, syn::Error> {
-        loop {
-            if self.at_outer_doc() {
-                return Ok(Some(self.at));
-            }
-            match self.bytes.get(self.at..self.at + 2) {
-                Some(b"//") => self.skip_line(),
-                Some(b"/*") => self.skip_block_comment()?,
-                _ => match self.bytes.get(self.at) {
-                    Some(b) if b.is_ascii_whitespace() => self.at += 1,
-                    Some(_) => return Ok(Some(self.at)),
-                    None => return Ok(None),
+        while self.at < self.bytes.len() {
+            match self.bytes[self.at] {
+                b' ' | b'\t' | b'\n' | b'\x0C' | b'\r' => self.at += 1,
+                b'/' if !self.at_outer_doc() => match self.bytes.get(self.at + 1) {
+                    Some(b'/') => self.skip_line(),
+                    Some(b'*') => self.skip_block_comment()?,
+                    _ => return Ok(Some(self.at)),
                 },
+                _ => return Ok(Some(self.at)),
             }
         }
+        Ok(None)
     }
 
     /// At `/// ...` or `/** ... */`: an outer doc comment is an attribute
@@ -292,14 +367,23 @@ impl<'a> Scanner<'a> {
     }
 
     /// From an opening delimiter to its matching close, checking the nesting.
+    /// Function bodies are most of a file's bytes, so this loop reads them
+    /// one byte at a time, calling out only for literals and comments; what
+    /// it skips over is what [`Self::token`] would have read.
     fn skip_group(&mut self) -> Result<(), syn::Error> {
-        let mut open = vec![(self.bytes[self.at], self.at)];
+        let bytes = self.bytes;
+        let mut open = vec![(bytes[self.at], self.at)];
         self.at += 1;
         while let Some(&(delimiter, opened)) = open.last() {
-            let Some(_) = self.skip_trivia()? else {
+            if self.at >= bytes.len() {
                 return Err(self.error(opened, "this delimiter is never closed"));
+            }
+            let b = bytes[self.at];
+            let next = if self.at + 1 < bytes.len() {
+                bytes[self.at + 1]
+            } else {
+                0
             };
-            let b = self.bytes[self.at];
             match b {
                 b'(' | b'[' | b'{' => {
                     open.push((b, self.at));
@@ -318,9 +402,20 @@ impl<'a> Scanner<'a> {
                     open.pop();
                     self.at += 1;
                 }
-                _ => {
-                    self.token()?;
+                b'/' if next == b'/' => self.skip_line(),
+                b'/' if next == b'*' => self.skip_block_comment()?,
+                b'"' => self.skip_string()?,
+                b'\'' => self.skip_quote()?,
+                b'0'..=b'9' => self.skip_ident_chars(),
+                _ if is_ident_byte(b) => {
+                    let start = self.at;
+                    self.skip_ident_chars();
+                    // Only `r`, `b`, `c`, `br` and `cr` can prefix a literal.
+                    if self.at - start <= 2 {
+                        self.skip_prefixed_literal(start)?;
+                    }
                 }
+                _ => self.at += 1,
             }
         }
         Ok(())
@@ -329,7 +424,8 @@ impl<'a> Scanner<'a> {
     fn skip_string(&mut self) -> Result<(), syn::Error> {
         let start = self.at;
         self.at += 1;
-        while let Some(&b) = self.bytes.get(self.at) {
+        while self.at < self.bytes.len() {
+            let b = self.bytes[self.at];
             self.at += if b == b'\\' { 2 } else { 1 };
             if b == b'"' {
                 return Ok(());
@@ -381,7 +477,7 @@ fn span_at(source: &str, at: usize) -> Span {
 }
 
 fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | 0x80..)
 }
 
 fn closing(open: u8) -> u8 {

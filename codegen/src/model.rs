@@ -235,7 +235,22 @@ pub fn route_id(url: &[UrlSegment]) -> String {
     if url.is_empty() {
         return "/".to_string();
     }
-    url.iter().map(|s| format!("/{}", s.display())).collect()
+    // Pushed piece by piece: `format!` per segment was a tenth of `emit`,
+    // which asks for every route's id three times, unoptimized.
+    let mut id = String::new();
+    for segment in url {
+        let (open, name, close) = match segment {
+            UrlSegment::Static(s) => ("", s, ""),
+            UrlSegment::Dynamic(n) => ("[", n, "]"),
+            UrlSegment::CatchAll(n) => ("[...", n, "]"),
+            UrlSegment::OptionalCatchAll(n) => ("[[...", n, "]]"),
+        };
+        id.push('/');
+        id.push_str(open);
+        id.push_str(name);
+        id.push_str(close);
+    }
+    id
 }
 
 /// How a path with a trailing slash is answered.

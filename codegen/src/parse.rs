@@ -1,10 +1,7 @@
 //! Reads a `route.rs` and finds the method handlers it exports.
 
-use proc_macro2::Span;
-use syn::{UseTree, Visibility};
-
 use crate::error::{Diagnostic, Location};
-use crate::items::top_items;
+use crate::items::{top_items, Name};
 use crate::model::{Convention, Export, Method, RouteConfig, RouteFile, Signature};
 use crate::suggest;
 
@@ -46,15 +43,18 @@ pub fn parse_route_file(
         ..Found::default()
     };
     for f in &items.fns {
-        found.name(&f.ident, f.public, "fn");
+        found.name(&f.name, f.public, "fn");
     }
-    for u in items.uses.iter().filter(|u| is_pub(&u.vis)) {
-        found.use_tree(&u.tree);
+    for u in items.uses.iter().filter(|u| u.public) {
+        for name in &u.names {
+            found.name(name, true, "use");
+        }
+        found.globs.extend(&u.globs);
     }
 
     let (config, mut problems) = crate::config::read_config(path, source, &items.consts);
     for (ident, what) in found.private {
-        let (line, col) = line_col(ident.span());
+        let (line, col) = (ident.line, ident.column);
         problems.push(
             Diagnostic::new(
                 format!("approute: `{what} {ident}` in `{path}` is private, so it cannot be the route's {ident} handler"),
@@ -64,7 +64,7 @@ pub fn parse_route_file(
         );
     }
     for (ident, method) in found.near_misses {
-        let (line, col) = line_col(ident.span());
+        let (line, col) = (ident.line, ident.column);
         problems.push(
             Diagnostic::new(
                 format!("approute: `{ident}` in `{path}` is not an HTTP method, so it is not a handler"),
@@ -73,8 +73,7 @@ pub fn parse_route_file(
             .at(Location::at(path, source, line, col)),
         );
     }
-    for span in found.globs {
-        let (line, col) = line_col(span);
+    for (line, col) in found.globs {
         problems.push(
             Diagnostic::new(
                 format!(
@@ -90,7 +89,7 @@ pub fn parse_route_file(
     methods.sort_by_key(|e| e.method);
     methods.dedup_by_key(|e| e.method);
     if let (Some(handler), Some(first)) = (&found.any_method, methods.first()) {
-        let (line, col) = line_col(handler.span());
+        let (line, col) = (handler.line, handler.column);
         problems.push(
             Diagnostic::new(
                 format!("approute: `{path}` exports both `{ANY_METHOD_HANDLER}` and method handlers"),
@@ -211,18 +210,18 @@ pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Ve
             )
         }
     };
-    let mut names: Vec<(syn::Ident, bool)> = Vec::new();
+    let mut names: Vec<(&Name, bool)> = Vec::new();
     for f in &items.fns {
-        names.push((f.ident.clone(), f.public));
+        names.push((&f.name, f.public));
     }
-    for u in items.uses.iter().filter(|u| is_pub(&u.vis)) {
-        use_names(&u.tree, &mut |ident| names.push((ident.clone(), true)));
+    for u in items.uses.iter().filter(|u| u.public) {
+        names.extend(u.names.iter().map(|name| (name, true)));
     }
     let mut exports = MiddlewareExports::default();
     let mut problems = Vec::new();
     for (ident, public) in names {
-        let name = ident.to_string();
-        let (line, col) = line_col(ident.span());
+        let name = &ident.text;
+        let (line, col) = (ident.line, ident.column);
         let known = name == MIDDLEWARE_FN || name == LAYER_FN;
         if known && public {
             exports.function |= name == MIDDLEWARE_FN;
@@ -236,7 +235,7 @@ pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Ve
                 .at(Location::at(path, source, line, col)),
             );
         } else if let Some(meant) = public
-            .then(|| suggest::export(&name, &[MIDDLEWARE_FN, LAYER_FN]))
+            .then(|| suggest::export(name, &[MIDDLEWARE_FN, LAYER_FN]))
             .flatten()
         {
             problems.push(
@@ -260,16 +259,6 @@ pub fn parse_middleware_file(path: &str, source: &str) -> (MiddlewareExports, Ve
     (exports, problems)
 }
 
-fn use_names(tree: &UseTree, found: &mut impl FnMut(&syn::Ident)) {
-    match tree {
-        UseTree::Path(p) => use_names(&p.tree, found),
-        UseTree::Name(n) => found(&n.ident),
-        UseTree::Rename(r) => found(&r.rename),
-        UseTree::Glob(_) => {}
-        UseTree::Group(g) => g.items.iter().for_each(|t| use_names(t, found)),
-    }
-}
-
 fn syntax_error(path: &str, source: &str, e: &syn::Error) -> Diagnostic {
     let start = e.span().start();
     Diagnostic::new(
@@ -283,52 +272,33 @@ fn syntax_error(path: &str, source: &str, e: &syn::Error) -> Diagnostic {
 struct Found {
     convention: Convention,
     exports: Vec<Export>,
-    any_method: Option<syn::Ident>,
-    private: Vec<(syn::Ident, &'static str)>,
-    near_misses: Vec<(syn::Ident, Method)>,
-    globs: Vec<Span>,
+    any_method: Option<Name>,
+    private: Vec<(Name, &'static str)>,
+    near_misses: Vec<(Name, Method)>,
+    globs: Vec<(usize, usize)>,
 }
 
 impl Found {
-    fn name(&mut self, ident: &syn::Ident, public: bool, what: &'static str) {
-        let name = ident.to_string();
+    fn name(&mut self, ident: &Name, public: bool, what: &'static str) {
+        let name = &ident.text;
         if self.convention == Convention::Pages && name == ANY_METHOD_HANDLER && public {
             self.any_method = Some(ident.clone());
             return;
         }
-        match Method::from_name(&name) {
+        match Method::from_name(name) {
             Some(method) if public => self.exports.push(Export {
                 method,
-                line: ident.span().start().line,
+                line: ident.line,
             }),
             Some(_) => self.private.push((ident.clone(), what)),
             None if public => {
-                if let Some(method) = suggest::method(&name) {
+                if let Some(method) = suggest::method(name) {
                     self.near_misses.push((ident.clone(), method));
                 }
             }
             None => {}
         }
     }
-
-    fn use_tree(&mut self, tree: &UseTree) {
-        match tree {
-            UseTree::Path(p) => self.use_tree(&p.tree),
-            UseTree::Name(n) => self.name(&n.ident, true, "use"),
-            UseTree::Rename(r) => self.name(&r.rename, true, "use"),
-            UseTree::Glob(g) => self.globs.push(g.star_token.span),
-            UseTree::Group(g) => g.items.iter().for_each(|t| self.use_tree(t)),
-        }
-    }
-}
-
-fn is_pub(vis: &Visibility) -> bool {
-    !matches!(vis, Visibility::Inherited)
-}
-
-fn line_col(span: Span) -> (usize, usize) {
-    let start = span.start();
-    (start.line, start.column + 1)
 }
 
 #[cfg(test)]

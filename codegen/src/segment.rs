@@ -43,7 +43,7 @@ pub fn parse_segment(folder: &str) -> Result<Segment, SegmentError> {
             None => param_name(folder, inner).map(|n| url(UrlSegment::Dynamic(n))),
         };
     }
-    if folder.contains(['[', ']']) {
+    if has_byte(folder, b"[]") {
         let name: String = folder.chars().filter(|c| !"[].".contains(*c)).collect();
         return err(
             format!("`{folder}` has unbalanced or misplaced brackets"),
@@ -57,7 +57,7 @@ pub fn parse_segment(folder: &str) -> Result<Segment, SegmentError> {
                 "intercepting routes only make sense for pages; move this route.rs to a plain folder",
             );
         }
-        if inner.is_empty() || inner.contains(['(', ')']) {
+        if inner.is_empty() || has_byte(inner, b"()") {
             return err(
                 format!("`{folder}` is not a valid route group"),
                 "a route group is a name in parentheses, e.g. `(admin)`",
@@ -84,6 +84,18 @@ fn url(segment: UrlSegment) -> Segment {
     Segment::Url(segment)
 }
 
+/// Whether `text` holds any of the ASCII `bytes`: a plain loop, as
+/// `str::contains` with a char pattern costs a hundred times more in the
+/// unoptimized macro.
+fn has_byte(text: &str, bytes: &[u8]) -> bool {
+    for b in text.as_bytes() {
+        if bytes.contains(b) {
+            return true;
+        }
+    }
+    false
+}
+
 /// A static folder name as the text it stands for: every `%XX` escape
 /// decoded (`%5Fname` is `_name`, which would otherwise make the folder
 /// private; `a%20b` is `a b`). Patterns encode it again the way a client
@@ -91,6 +103,9 @@ fn url(segment: UrlSegment) -> Segment {
 /// matches a folder against the still-encoded request path. A name whose
 /// escapes do not decode to UTF-8 is taken as written (`100%` stays).
 fn unescape_static(folder: &str) -> String {
+    if !has_byte(folder, b"%") {
+        return folder.to_string();
+    }
     percent_encoding::percent_decode_str(folder)
         .decode_utf8()
         .map_or_else(|_| folder.to_string(), |text| text.into_owned())
@@ -152,15 +167,11 @@ pub fn file_url(
     let mut shown = root.to_string();
     let last = file.folders.len().saturating_sub(1);
     for (i, folder) in file.folders.iter().enumerate() {
-        shown = format!("{shown}/{folder}");
+        shown.push('/');
+        shown.push_str(folder);
         let is_file_stem = file.convention == Convention::Pages
             && i == last
             && !file.display_path.ends_with("/index.rs");
-        let where_ = if is_file_stem {
-            format!("{shown}.rs")
-        } else {
-            shown.clone()
-        };
         let parsed = parse_segment(folder).and_then(|seg| match seg {
             Segment::Group(_) if file.convention == Convention::Pages => Err(SegmentError {
                 reason: format!("`{folder}`: route groups are an App Router feature"),
@@ -173,6 +184,11 @@ pub fn file_url(
             Ok(Segment::Group(_)) => out.in_group = true,
             Err(e) => {
                 ok = false;
+                let where_ = if is_file_stem {
+                    format!("{shown}.rs")
+                } else {
+                    shown.clone()
+                };
                 bad_folders.entry(where_.clone()).or_insert_with(|| {
                     let what = if is_file_stem { "file" } else { "folder" };
                     Diagnostic::new(

@@ -29,7 +29,7 @@ pub fn read(source: &str, names: &[&str]) -> Vec<Signature> {
             items
                 .fns
                 .iter()
-                .find(|f| f.ident == name)
+                .find(|f| f.name.text == *name)
                 .and_then(|f| crate::items::parse_fn(source, f))
                 .map(|f| of_fn(&f))
                 .unwrap_or_else(|| Signature {

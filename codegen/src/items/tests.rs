@@ -5,7 +5,7 @@ fn names(source: &str) -> Vec<(String, bool)> {
         .unwrap()
         .fns
         .iter()
-        .map(|f| (f.ident.to_string(), f.public))
+        .map(|f| (f.name.text.clone(), f.public))
         .collect()
 }
 
@@ -81,8 +81,7 @@ fn strings_comments_and_chars_hide_their_delimiters() {
 fn names_and_constants_keep_their_file_positions() {
     let source = "use a::b;\n\n  pub async fn GET() {}\n/* é */ pub const X: u8 = 1;\n";
     let items = top_items(source).unwrap();
-    let start = items.fns[0].ident.span().start();
-    assert_eq!((start.line, start.column), (3, 15));
+    assert_eq!((items.fns[0].name.line, items.fns[0].name.column), (3, 16));
     let start = items.consts[0].ident.span().start();
     assert_eq!((start.line, start.column), (4, 18));
 }
@@ -127,4 +126,62 @@ fn doc_comments_belong_to_their_item() {
         names("/**/ pub fn GET() {}\n/*** x */ fn b() {}"),
         [("GET".into(), true), ("b".into(), false)]
     );
+}
+
+#[test]
+fn plain_uses_are_read_as_syn_reads_them() {
+    // Each item on its own after a line that shifts the positions.
+    let read = |item: &str| {
+        let source = format!("fn a() {{}}\n  {item}\n");
+        let start = source.find(item).unwrap();
+        let fast = uses::read(&source, (start, start + item.len()));
+        let slow = syn::parse2(lex_at(&source, (start, start + item.len())).unwrap())
+            .map(|u| uses::of_syn(&u));
+        (fast, slow)
+    };
+    for plain in [
+        "use approute::axum::extract::Path;",
+        "pub use crate::handlers::{update as PATCH, other::HEAD};",
+        "pub(crate) use self::a::{b::{c, d as e}, *,};",
+        "pub ( super ) use ::std::{};",
+        "use super::super::x as y;",
+        "pub use\n  a::{\r\n  B, C as\tD};",
+        "use *;",
+    ] {
+        let (fast, slow) = read(plain);
+        assert_eq!(fast, Some(slow.unwrap()), "{plain}");
+    }
+    for left_to_syn in [
+        "#[cfg(x)] use a::b;",
+        "/// Doc.\nuse a::b;",
+        "use a::b /* c */;",
+        "pub(in crate::x) use a::b;",
+        "use a::{self, b};",
+        "use a::b as _;",
+        "use a::r#type;",
+        "use a::é;",
+        "use a::{::b};",
+        "use a::Self;",
+        "use a::fn;",
+        "use a::b::;",
+        "use a::b",
+        "use a::b:c;",
+        "use a::{b c};",
+        "use crate;",
+    ] {
+        let (fast, _) = read(left_to_syn);
+        assert_eq!(fast, None, "{left_to_syn}");
+    }
+}
+
+#[test]
+fn names_syn_would_refuse_or_rewrite_are_left_to_it() {
+    let e = top_items("pub fn fn() {}")
+        .err()
+        .expect("a keyword is no name");
+    assert!(e.to_string().contains("keyword"), "{e}");
+    let items = top_items("\n fn é() {}\n fn plain() {}").unwrap();
+    let at = |f: &TopFn| (f.name.text.clone(), f.name.line, f.name.column);
+    assert_eq!(at(&items.fns[0]), ("é".into(), 2, 5));
+    assert_eq!(at(&items.fns[1]), ("plain".into(), 3, 5));
 }
