@@ -478,17 +478,18 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
         .map(|file| {
             let mut base = String::from(prefix);
             for folder in &file.folders {
-                let word: String = folder
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() {
-                            c.to_ascii_lowercase()
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                let word = word.trim_matches('_');
+                // A byte loop: the macro runs unoptimised, where a `chars()`
+                // chain costs far more. A non-ASCII char becomes one `_`, from
+                // its first byte (UTF-8 continuation bytes are 0b10xx_xxxx).
+                let mut word = Vec::with_capacity(folder.len());
+                for &b in folder.as_bytes() {
+                    if b.is_ascii_alphanumeric() {
+                        word.push(b.to_ascii_lowercase());
+                    } else if b & 0xC0 != 0x80 {
+                        word.push(b'_');
+                    }
+                }
+                let word = std::str::from_utf8(&word).expect("ASCII").trim_matches('_');
                 if !word.is_empty() {
                     base.push('_');
                     base.push_str(word);

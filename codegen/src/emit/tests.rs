@@ -61,3 +61,28 @@ fn a_state_type_is_checked_when_made() {
     let e = StateType::parse("not a type").unwrap_err();
     assert!(e.starts_with("`state = not a type` is not a type"), "{e}");
 }
+
+#[test]
+fn module_names_are_lowercase_ascii_words_one_underscore_per_odd_char() {
+    let file = |folders: &[&str]| RouteFile {
+        convention: crate::model::Convention::App,
+        display_path: String::new(),
+        abs_path: std::path::PathBuf::new(),
+        folders: folders.iter().map(|f| f.to_string()).collect(),
+    };
+    let files = [
+        file(&["api", "[id]"]),
+        file(&["Caf\u{e9}s", "a\u{e9}-b"]),
+        file(&["api", "(group)", "[id]"]),
+        file(&[]),
+    ];
+    assert_eq!(
+        module_names("route", files.iter()),
+        [
+            "route_api_id",
+            "route_caf_s_a__b",
+            "route_api_group_id",
+            "route_root"
+        ]
+    );
+}
