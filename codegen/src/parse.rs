@@ -177,12 +177,30 @@ pub fn body_syntax_problem(file: &RouteFile) -> Option<Diagnostic> {
 
 /// The text of a route or middleware file.
 pub fn read(file: &RouteFile) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(&file.abs_path).map_err(|e| {
+    read_text(&file.abs_path).map_err(|e| {
         Diagnostic::new(
             format!("approute: cannot read `{}`: {e}", file.display_path),
             "make the file readable UTF-8 text",
         )
         .at(Location::file(file.display_path.clone()))
+    })
+}
+
+/// `fs::read_to_string` without its size query: that is one system call
+/// in four for a small file, and the macro reads every route file on
+/// every build. Fails as it does on text that is not UTF-8.
+fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    // Through `Take`, which reads to the end without asking for the size;
+    // `File`'s own `read_to_end` asks first.
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    (&file).take(u64::MAX).read_to_end(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
     })
 }
 
@@ -304,6 +322,29 @@ impl Found {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_read_as_fs_read_to_string_reads_them() {
+        let dir = std::env::temp_dir().join(format!("approute-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big: String = "pub async fn GET() {}\n".repeat(2_000); // over one read's chunk
+        for (name, bytes) in [
+            ("empty", &b""[..]),
+            ("small", "caf\u{e9}\n".as_bytes()),
+            ("big", big.as_bytes()),
+            ("latin1", &b"caf\xe9"[..]),
+            ("missing", &b"-"[..]),
+        ] {
+            let path = dir.join(name);
+            if name != "missing" {
+                std::fs::write(&path, bytes).unwrap();
+            }
+            let ours = read_text(&path).map_err(|e| e.to_string());
+            let std = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+            assert_eq!(ours, std, "{name}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     fn methods(source: &str) -> Vec<&'static str> {
         let (exports, problems) = parse_route_file("app/route.rs", source, Convention::App);
