@@ -99,11 +99,17 @@ impl UrlSegment {
 
     /// The segment as Next.js writes it in a route id (`[id]`, `[...slug]`).
     pub fn display(&self) -> String {
+        let (open, name, close) = self.written();
+        [open, name, close].concat()
+    }
+
+    /// [`Self::display`] in three pieces: the brackets around the name.
+    fn written(&self) -> (&'static str, &str, &'static str) {
         match self {
-            UrlSegment::Static(s) => s.clone(),
-            UrlSegment::Dynamic(n) => format!("[{n}]"),
-            UrlSegment::CatchAll(n) => format!("[...{n}]"),
-            UrlSegment::OptionalCatchAll(n) => format!("[[...{n}]]"),
+            UrlSegment::Static(s) => ("", s, ""),
+            UrlSegment::Dynamic(n) => ("[", n, "]"),
+            UrlSegment::CatchAll(n) => ("[...", n, "]"),
+            UrlSegment::OptionalCatchAll(n) => ("[[...", n, "]]"),
         }
     }
 }
@@ -239,12 +245,7 @@ pub fn route_id(url: &[UrlSegment]) -> String {
     // which asks for every route's id three times, unoptimized.
     let mut id = String::new();
     for segment in url {
-        let (open, name, close) = match segment {
-            UrlSegment::Static(s) => ("", s, ""),
-            UrlSegment::Dynamic(n) => ("[", n, "]"),
-            UrlSegment::CatchAll(n) => ("[...", n, "]"),
-            UrlSegment::OptionalCatchAll(n) => ("[[...", n, "]]"),
-        };
+        let (open, name, close) = segment.written();
         id.push('/');
         id.push_str(open);
         id.push_str(name);
