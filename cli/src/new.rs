@@ -120,7 +120,7 @@ fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     // The names `cargo new` refuses, so that the app it writes builds.
-    let why = if RUST_KEYWORDS.contains(&name) {
+    let why = if approute_codegen::items::RUST_KEYWORDS.contains(&name) {
         "it is a Rust keyword"
     } else if name == "test" {
         "it conflicts with Rust's built-in test library"
@@ -131,15 +131,6 @@ fn check_name(name: &str) -> Result<(), String> {
     };
     Err(format!("`{name}` cannot be a package name: {why}"))
 }
-
-/// Strict and reserved keywords, as cargo lists them.
-const RUST_KEYWORDS: &[&str] = &[
-    "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
-    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "if", "impl",
-    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
-    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
-    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
-];
 
 /// Creates `path` and its folders; fails rather than replace a file.
 fn write_new(path: &Path, content: &str) -> Result<(), String> {

@@ -18,6 +18,16 @@ use proc_macro2::{Span, TokenStream};
 
 mod uses;
 
+/// Rust's strict and reserved keywords (edition 2021), which neither syn
+/// takes as an identifier nor cargo as a package name.
+pub const RUST_KEYWORDS: &[&str] = &[
+    "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
 /// A file's top-level items, as far as the pipeline reads them.
 #[derive(Default)]
 pub struct TopItems {

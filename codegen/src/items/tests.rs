@@ -185,3 +185,23 @@ fn names_syn_would_refuse_or_rewrite_are_left_to_it() {
     assert_eq!(at(&items.fns[0]), ("é".into(), 2, 5));
     assert_eq!(at(&items.fns[1]), ("plain".into(), 3, 5));
 }
+
+#[test]
+fn the_keyword_list_is_what_syn_refuses_as_a_name() {
+    for word in RUST_KEYWORDS {
+        assert!(syn::parse_str::<syn::Ident>(word).is_err(), "{word}");
+        assert!(!uses::is_plain_ident(word), "{word}");
+    }
+    for word in [
+        "gen",
+        "union",
+        "auto",
+        "default",
+        "raw",
+        "macro_rules",
+        "_a",
+    ] {
+        assert!(syn::parse_str::<syn::Ident>(word).is_ok(), "{word}");
+        assert!(uses::is_plain_ident(word), "{word}");
+    }
+}

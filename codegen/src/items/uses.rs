@@ -6,7 +6,7 @@
 //! (attributes, comments, `pub(in ..)`, raw or non-ASCII names, `_`), so
 //! syn still reads those and still words every syntax error.
 
-use super::{line_column, Name, TopUse};
+use super::{line_column, Name, TopUse, RUST_KEYWORDS};
 
 /// The `use` at `source[start..end]`, or `None` if it is not plain.
 pub(super) fn read(source: &str, (start, end): (usize, usize)) -> Option<TopUse> {
@@ -48,7 +48,7 @@ pub(super) fn of_syn(item: &syn::ItemUse) -> TopUse {
     found
 }
 
-/// An ASCII identifier syn takes as one: not a keyword (its list), not `_`.
+/// An ASCII identifier syn takes as one: not a keyword, not `_`.
 pub(super) fn is_plain_ident(text: &str) -> bool {
     let bytes = text.as_bytes();
     let Some(first) = bytes.first() else {
@@ -58,60 +58,8 @@ pub(super) fn is_plain_ident(text: &str) -> bool {
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        && !matches!(
-            text,
-            "_" | "abstract"
-                | "as"
-                | "async"
-                | "await"
-                | "become"
-                | "box"
-                | "break"
-                | "const"
-                | "continue"
-                | "crate"
-                | "do"
-                | "dyn"
-                | "else"
-                | "enum"
-                | "extern"
-                | "false"
-                | "final"
-                | "fn"
-                | "for"
-                | "if"
-                | "impl"
-                | "in"
-                | "let"
-                | "loop"
-                | "macro"
-                | "match"
-                | "mod"
-                | "move"
-                | "mut"
-                | "override"
-                | "priv"
-                | "pub"
-                | "ref"
-                | "return"
-                | "Self"
-                | "self"
-                | "static"
-                | "struct"
-                | "super"
-                | "trait"
-                | "true"
-                | "try"
-                | "type"
-                | "typeof"
-                | "unsafe"
-                | "unsized"
-                | "use"
-                | "virtual"
-                | "where"
-                | "while"
-                | "yield"
-        )
+        && text != "_"
+        && !RUST_KEYWORDS.contains(&text)
 }
 
 struct Reader<'a> {
