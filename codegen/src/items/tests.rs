@@ -134,7 +134,7 @@ fn plain_uses_are_read_as_syn_reads_them() {
     let read = |item: &str| {
         let source = format!("fn a() {{}}\n  {item}\n");
         let start = source.find(item).unwrap();
-        let fast = uses::read(&source, (start, start + item.len()));
+        let fast = uses::read(&mut Lines::new(&source), (start, start + item.len()));
         let slow = syn::parse2(lex_at(&source, (start, start + item.len())).unwrap())
             .map(|u| uses::of_syn(&u));
         (fast, slow)
@@ -188,6 +188,7 @@ fn names_syn_would_refuse_or_rewrite_are_left_to_it() {
 
 #[test]
 fn the_keyword_list_is_what_syn_refuses_as_a_name() {
+    assert!(RUST_KEYWORDS.windows(2).all(|w| w[0] < w[1]), "sorted");
     for word in RUST_KEYWORDS {
         assert!(syn::parse_str::<syn::Ident>(word).is_err(), "{word}");
         assert!(!uses::is_plain_ident(word), "{word}");
@@ -204,4 +205,51 @@ fn the_keyword_list_is_what_syn_refuses_as_a_name() {
         assert!(syn::parse_str::<syn::Ident>(word).is_ok(), "{word}");
         assert!(uses::is_plain_ident(word), "{word}");
     }
+}
+
+#[test]
+fn positions_count_on_from_item_to_item_as_rustc_counts_them() {
+    let source = "// caf\u{e9} \u{2014} r\u{e9}sum\u{e9}\npub use a::{b, c as d};\n\n  fn \u{e9}t\u{e9}() {}\r\npub fn GET() {}\n/* \u{1f600} */ pub use e::*; fn last() {}\n";
+    let items = top_items(source).unwrap();
+    let mut got: Vec<(String, usize, usize)> = Vec::new();
+    for u in &items.uses {
+        got.extend(u.names.iter().map(|n| (n.text.clone(), n.line, n.column)));
+        got.extend(u.globs.iter().map(|&(l, c)| ("*".to_string(), l, c)));
+    }
+    got.extend(
+        items
+            .fns
+            .iter()
+            .map(|f| (f.name.text.clone(), f.name.line, f.name.column)),
+    );
+    let want: Vec<(String, usize, usize)> = [("b", 2, 13), ("d", 2, 21), ("*", 6, 20)]
+        .into_iter()
+        .chain([("\u{e9}t\u{e9}", 4, 6), ("GET", 5, 8), ("last", 6, 26)])
+        .map(|(t, l, c)| (t.to_string(), l, c))
+        .collect();
+    assert_eq!(got, want);
+    // The same places by proc-macro2's own spans.
+    let tokens: Vec<(String, usize, usize)> = proc_macro2::TokenStream::from_str(source)
+        .unwrap()
+        .into_iter()
+        .flat_map(|t| match t {
+            proc_macro2::TokenTree::Group(g) => g.stream().into_iter().collect::<Vec<_>>(),
+            t => vec![t],
+        })
+        .map(|t| {
+            let (line, column) = line_column(t.span());
+            (t.to_string(), line, column)
+        })
+        .collect();
+    for w in &want {
+        assert!(tokens.contains(w), "{w:?} not in {tokens:?}");
+    }
+}
+
+#[test]
+fn lines_asked_out_of_order_count_again() {
+    let mut lines = Lines::new("a\nbc\nd");
+    assert_eq!(lines.locate(5), (3, 1));
+    assert_eq!(lines.locate(3), (2, 2));
+    assert_eq!(lines.locate(0), (1, 1));
 }

@@ -6,12 +6,13 @@
 //! (attributes, comments, `pub(in ..)`, raw or non-ASCII names, `_`), so
 //! syn still reads those and still words every syntax error.
 
-use super::{line_column, Name, TopUse, RUST_KEYWORDS};
+use super::{line_column, Lines, Name, TopUse, RUST_KEYWORDS};
 
 /// The `use` at `source[start..end]`, or `None` if it is not plain.
-pub(super) fn read(source: &str, (start, end): (usize, usize)) -> Option<TopUse> {
+pub(super) fn read(lines: &mut Lines, (start, end): (usize, usize)) -> Option<TopUse> {
     let mut reader = Reader {
-        source,
+        source: lines.source,
+        lines,
         at: start,
         end,
     };
@@ -59,16 +60,18 @@ pub(super) fn is_plain_ident(text: &str) -> bool {
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
         && text != "_"
-        && !RUST_KEYWORDS.contains(&text)
+        && RUST_KEYWORDS.binary_search(&text).is_err()
 }
 
-struct Reader<'a> {
+struct Reader<'a, 'l> {
     source: &'a str,
+    /// Where the names are, counted on from the items before.
+    lines: &'l mut Lines<'a>,
     at: usize,
     end: usize,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> Reader<'a, '_> {
     /// `pub`, `pub(crate)`, `pub(self)`, `pub(super)`: public; nothing:
     /// private; `None` for anything else.
     fn visibility(&mut self) -> Option<bool> {
@@ -117,19 +120,18 @@ impl<'a> Reader<'a> {
                 if !is_plain_ident(rename) {
                     return None;
                 }
-                found.names.push(Name::at(self.source, at, rename));
+                found.names.push(self.lines.name(at, rename));
             }
             _ => {
                 self.at = before;
-                found.names.push(Name::at(self.source, at, word));
+                found.names.push(self.lines.name(at, word));
             }
         }
         Some(())
     }
 
-    fn position(&self) -> (usize, usize) {
-        let name = Name::at(self.source, self.at, "");
-        (name.line, name.column)
+    fn position(&mut self) -> (usize, usize) {
+        self.lines.locate(self.at)
     }
 
     // The helpers below index bytes by hand: this code runs unoptimized in
