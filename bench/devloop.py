@@ -2,8 +2,11 @@
 servers users run: `cargo approute dev` on the 50-route approute app against
 `next dev` on the same tree as a Next.js 14 app, alternated in one run.
 
-A client polls each server every 20 ms on a new connection for the whole
-run; any failed or refused poll is counted. Each round edits what one route
+A client polls the server being measured every 20 ms on a new connection
+for the whole of its turn (its saves and their undos); any failed or
+refused poll is counted. The other servers stay up, warm and unpolled, so
+one server's work does not slow another's on 2 cores: the CPU they use
+during each sample is recorded beside it. Each round edits what one route
 answers, then adds a new route file, on each server; the time is from the
 write to the first answer with the new text. Every change is undone after
 (untimed) and waited for, so each round starts from the same tree.
@@ -28,15 +31,19 @@ NEW_NEXT = ('export const dynamic = "force-dynamic";\n\nexport async function GE
 
 
 class Poller(threading.Thread):
-    """GETs `path` every 20 ms until stopped; counts what failed."""
+    """GETs `path` every 20 ms while `active` is set, until stopped; counts
+    what failed."""
 
     def __init__(self, run, port, path):
         super().__init__(daemon=True)
         self.run_module, self.port, self.path = run, port, path
         self.polls, self.failures, self.stopping = 0, [], False
+        self.active = threading.Event()
 
     def run(self):
         while not self.stopping:
+            if not self.active.wait(timeout=0.1):
+                continue
             self.polls += 1
             try:
                 status, _ = self.run_module.get(self.port, self.path)
@@ -96,6 +103,22 @@ class DevServer:
                                 for m in re.finditer(r"([^,]+?) (\d+\.\d+)(?:,|$)", marks.strip())}
             time.sleep(0.01)
         return None
+
+    def cpu_seconds(self):
+        """CPU time used so far by the server's processes (its session's
+        process group: the dev server, its builds and its servers)."""
+        ticks = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # the process group
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         os.killpg(self.proc.pid, 15)
@@ -181,17 +204,21 @@ def main(run):
     try:
         for r in range(rounds):
             for s in servers:
+                others = [o for o in servers if o is not s]
+                pollers[s.name].active.set()
                 for action in ("edit", "add"):
                     step += 1
                     word = f"dev{os.getpid()}x{step}"
                     load = run.loadavg()
                     since = s.log_size()
+                    others_cpu = sum(o.cpu_seconds() for o in others)
                     t0 = time.perf_counter()
                     path, want, undo = s.edit(k, word) if action == "edit" else s.add(word)
                     took = wait_for(run, s.port, path, want)
+                    others_cpu = sum(o.cpu_seconds() for o in others) - others_cpu
                     samples.append({"round": r + 1, "server": s.name, "action": action, "s": took,
                                     "load": load, "wall": time.perf_counter() - t0,
-                                    "stages": s.stages(since)})
+                                    "others_cpu_s": others_cpu, "stages": s.stages(since)})
                     print(f"  r{r + 1} {s.name:<20} {action:<4} first answer {took:.2f} s (load {load:.1f})",
                           flush=True)
                     undo()
@@ -205,6 +232,7 @@ def main(run):
                             except OSError:
                                 pass
                             time.sleep(POLL_EVERY)
+                pollers[s.name].active.clear()
     finally:
         for s in servers:
             pollers[s.name].stopping = True
@@ -214,16 +242,20 @@ def main(run):
     for s in servers:
         p = pollers[s.name]
         for action in ("edit", "add"):
-            xs = [x["s"] for x in samples if x["server"] == s.name and x["action"] == action]
+            mine = [x for x in samples if x["server"] == s.name and x["action"] == action]
+            xs = [x["s"] for x in mine]
             rows.append([s.name, "edit a route" if action == "edit" else "add a route", run.f(run.med(xs)),
-                         run.f(min(xs)), run.f(max(xs)), len(xs), p.polls, len(p.failures)])
+                         run.f(min(xs)), run.f(max(xs)), len(xs), run.f(max(x["others_cpu_s"] for x in mine)),
+                         p.polls, len(p.failures)])
     loads = [x["load"] for x in samples]
     text = (f"{n}-route app: seconds from saving a file to the first answer with the new text, the dev server "
             f"rebuilding or recompiling on its own, a client polling every 20 ms; median of {rounds} round(s), "
             f"servers alternated; 1-minute load average during the run {min(loads):.1f}-{max(loads):.1f}. "
-            "`failed polls`: GETs of another route, every 20 ms on a new connection, for the whole run "
-            "(each server rebuilt twice per round, and twice more to undo).\n\n")
-    text += run.table(["server", "change", "median s", "min", "max", "saves", "polls", "failed polls"], rows)
+            "`failed polls`: GETs of another route of the server being measured, every 20 ms on a new connection, "
+            "for the whole of its turns (each server rebuilt twice per round, and twice more to undo); the other "
+            "servers stay up unpolled, `others' CPU s` = the most CPU time they used during one of the saves.\n\n")
+    text += run.table(["server", "change", "median s", "min", "max", "saves", "others' CPU s", "polls",
+                       "failed polls"], rows)
     text += stage_table(run, samples)
     failures = {name: p.failures[:5] for name, p in pollers.items() if p.failures}
     run.save("devloop", {"samples": samples, "failures": failures}, text)

@@ -165,6 +165,29 @@ fn until(
     }
 }
 
+/// The servers of the crate `crate_name` running from dev's target dir
+/// that were linked against approute's shared library, and map it.
+fn dylib_linked_servers(crate_name: &str) -> Vec<PathBuf> {
+    let run_dir = support::apps_target_dir().join("approute-dev/run");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else {
+            continue;
+        };
+        let maps = std::fs::read_to_string(entry.path().join("maps")).unwrap_or_default();
+        if exe.starts_with(&run_dir)
+            && exe.file_name().is_some_and(|name| {
+                let name = name.to_string_lossy();
+                name.starts_with(&format!("{crate_name}-")) && name.contains("-dylib-")
+            })
+            && maps.contains("libapproute.so")
+        {
+            found.push(exe);
+        }
+    }
+    found
+}
+
 fn write(path: PathBuf, source: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, source).unwrap();
@@ -197,6 +220,18 @@ fn dev_swaps_servers_on_save_without_failing_a_request() {
         s == 200 && b == "hello"
     });
     let poller = Poller::start(addr);
+    // The first build linked against approute as a shared library runs in
+    // the background while the first server answers; saves after it link
+    // that way.
+    let started = Instant::now();
+    while dev.count("link against approute as a shared library") == 0 {
+        assert!(
+            started.elapsed() < FIRST_BUILD && dev.count("rebuilds link statically") == 0,
+            "{}",
+            dev.output()
+        );
+        std::thread::sleep(POLL_EVERY);
+    }
 
     let hello = app.join("app/api/hello/route.rs");
     let mut edits = Vec::new();
@@ -210,6 +245,13 @@ fn dev_swaps_servers_on_save_without_failing_a_request() {
             s == 200 && b == body
         }));
     }
+
+    let served = dylib_linked_servers("dev_app");
+    assert!(
+        !served.is_empty(),
+        "no server maps libapproute.so\n{}",
+        dev.output()
+    );
 
     let mut adds = Vec::new();
     for round in 1..=3 {

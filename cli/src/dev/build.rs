@@ -31,6 +31,29 @@ pub fn target_dir(crate_dir: &Path) -> PathBuf {
         .join("approute-dev")
 }
 
+/// `cargo SUBCOMMAND` for the crate as `dev` builds it: its target dir,
+/// its profile, and (with `record`) this binary as the rustc wrapper,
+/// the same for every cargo run so none invalidates another's fingerprints.
+pub fn cargo(subcommand: &str, crate_dir: &Path, record: Option<&Path>) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .arg(subcommand)
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir(crate_dir));
+    for setting in PROFILE {
+        command.args(["--config", setting]);
+    }
+    if let (Some(record), Ok(me)) = (record, std::env::current_exe()) {
+        command
+            .env("RUSTC_WORKSPACE_WRAPPER", me)
+            .env(rustc::RECORD_TO, record);
+    }
+    command
+}
+
 /// Builds the app's binary; cargo's own progress and errors go to stderr.
 /// With `record`, the app's rustc command is written there (see `rustc`).
 pub fn build(
@@ -39,25 +62,10 @@ pub fn build(
     record: Option<&Path>,
     stages: &mut Stages,
 ) -> Result<Built, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(crate_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir(crate_dir))
-        .arg("--message-format=json-render-diagnostics");
-    for setting in PROFILE {
-        command.args(["--config", setting]);
-    }
+    let mut command = cargo("build", crate_dir, record);
+    command.arg("--message-format=json-render-diagnostics");
     if let Some(bin) = bin {
         command.args(["--bin", bin]);
-    }
-    if let (Some(record), Ok(me)) = (record, std::env::current_exe()) {
-        command
-            .env("RUSTC_WORKSPACE_WRAPPER", me)
-            .env(rustc::RECORD_TO, record);
     }
     let mut child = command
         .stdout(Stdio::piped())

@@ -4,6 +4,7 @@
 //! A build that fails leaves the last good server answering.
 
 mod build;
+mod dylib;
 mod rustc;
 mod server;
 mod timings;
@@ -12,6 +13,7 @@ mod watch;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use approute_codegen::RouteTree;
@@ -25,6 +27,8 @@ use watch::{Wake, Watch};
 /// Defaults as `approute::serve`'s.
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 3000;
+/// Dylib warm-ups tried before replays link statically for good.
+const WARM_UPS_TRIED: u8 = 2;
 /// How long the last server may drain when `dev` is stopped.
 const EXIT_GRACE: Duration = Duration::from_secs(10);
 
@@ -45,6 +49,14 @@ struct Dev {
     record: Option<PathBuf>,
     /// The app's rustc command, once cargo has built it.
     recorded: Option<Recorded>,
+    /// That command linked against approute as a dylib (see `dylib`),
+    /// once its first build is done; replays use it when there is one.
+    dylib_linked: Option<Recorded>,
+    /// The first dylib-linked build, running in the background.
+    warming_up: Option<JoinHandle<Result<Recorded, String>>>,
+    /// Failed warm-ups (a compile error at the time, or a dependency graph
+    /// that cannot link this way); after two, replays link statically.
+    warm_ups_failed: u8,
     /// The next build must go through cargo (a manifest or build script
     /// changed, or cargo's last build failed).
     cargo_needed: bool,
@@ -92,6 +104,14 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>, timings: bool) -> Result<i32
         timings: timings || std::env::var_os("APPROUTE_DEV_TIMINGS").is_some_and(|v| v == "1"),
         record,
         recorded: None,
+        dylib_linked: None,
+        warming_up: None,
+        // APPROUTE_DEV_DYLIB=0: always link statically, as cargo does.
+        warm_ups_failed: if std::env::var_os("APPROUTE_DEV_DYLIB").is_some_and(|v| v == "0") {
+            WARM_UPS_TRIED
+        } else {
+            0
+        },
         cargo_needed: true,
     };
     dev.rebuild(Instant::now());
@@ -143,18 +163,23 @@ impl Dev {
             Err(_) => return self.keep_serving("the route tree has problems"),
         };
         stages.mark("checked");
+        self.finish_warm_up();
         let built = match self
             .recorded
             .as_ref()
             .filter(|r| !self.cargo_needed && r.replayable())
         {
-            Some(recorded) => build::rebuild_with_rustc(recorded, &self.crate_dir, &mut stages),
+            Some(recorded) => {
+                let recorded = self.dylib_linked.as_ref().unwrap_or(recorded);
+                build::rebuild_with_rustc(recorded, &self.crate_dir, &mut stages)
+            }
             None => self.build_with_cargo(&mut stages),
         };
         let built = match built {
             Ok(built) => built,
             Err(e) => return self.keep_serving(&e),
         };
+        self.start_warm_up();
         let running = self.current.as_mut().is_some_and(|s| s.exited().is_none());
         if built.fresh && running {
             return say("nothing changed in the build; the server keeps running");
@@ -202,8 +227,45 @@ impl Dev {
             self.recorded = record
                 .and_then(Recorded::read)
                 .filter(|r| rustc::same_file(&r.executable, &built.executable));
+            // Cargo may have rebuilt approute: link against it again.
+            self.dylib_linked = None;
+            self.warming_up = None;
         }
         built
+    }
+
+    /// Starts the first dylib-linked build in the background, unless one
+    /// is done, running, or has failed too often.
+    fn start_warm_up(&mut self) {
+        if self.dylib_linked.is_some()
+            || self.warming_up.is_some()
+            || self.warm_ups_failed >= WARM_UPS_TRIED
+        {
+            return;
+        }
+        let (Some(record), Some(recorded)) = (self.record.clone(), self.recorded.clone()) else {
+            return;
+        };
+        let crate_dir = self.crate_dir.clone();
+        self.warming_up = Some(std::thread::spawn(move || {
+            let linked = dylib::warm_up(&crate_dir, &record, &recorded);
+            match &linked {
+                Ok(_) => say("the next rebuilds link against approute as a shared library"),
+                Err(why) => say(&format!("rebuilds link statically ({why})")),
+            }
+            linked
+        }));
+    }
+
+    /// Takes the warm-up's result if it has finished.
+    fn finish_warm_up(&mut self) {
+        if !self.warming_up.as_ref().is_some_and(|w| w.is_finished()) {
+            return;
+        }
+        match self.warming_up.take().expect("checked").join() {
+            Ok(Ok(linked)) => self.dylib_linked = Some(linked),
+            Ok(Err(_)) | Err(_) => self.warm_ups_failed += 1,
+        }
     }
 
     /// Makes `server` the current one, stops the old, says what changed.

@@ -98,9 +98,10 @@ fn write_record(path: &Path, rustc: &OsString, args: &[OsString]) -> std::io::Re
 type Env = Vec<(OsString, OsString)>;
 
 /// The app's rustc run as cargo last made it.
+#[derive(Clone)]
 pub struct Recorded {
-    rustc: OsString,
-    args: Vec<OsString>,
+    pub(super) rustc: OsString,
+    pub(super) args: Vec<OsString>,
     env: Env,
     /// Where rustc writes the binary.
     pub executable: PathBuf,
@@ -150,6 +151,11 @@ impl Recorded {
     /// incremental cache and rebuild the crate whole); each diagnostic is
     /// shown as rustc rendered it, as cargo shows it.
     pub fn run(&self, crate_dir: &Path) -> Result<(), String> {
+        self.run_showing(crate_dir, true)
+    }
+
+    /// [`Recorded::run`], with its diagnostics shown or not.
+    pub fn run_showing(&self, crate_dir: &Path, shown: bool) -> Result<(), String> {
         let mut child = Command::new(&self.rustc)
             .args(&self.args)
             .env_clear()
@@ -161,6 +167,9 @@ impl Recorded {
         let stderr = child.stderr.take().expect("piped");
         let colour = std::io::stderr().is_terminal();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !shown {
+                continue;
+            }
             if !line.starts_with('{') {
                 eprintln!("{line}");
             } else if line.contains(r#""$message_type":"diagnostic""#) {
@@ -221,7 +230,7 @@ fn split_record(bytes: &[u8]) -> Option<(Vec<OsString>, Env)> {
 }
 
 /// `--out-dir D --crate-name N -C extra-filename=X` -> `D/NX`.
-fn output_path(args: &[OsString]) -> Option<PathBuf> {
+pub(super) fn output_path(args: &[OsString]) -> Option<PathBuf> {
     let after = |flag: &str| {
         args.windows(2)
             .find(|w| w[0] == flag)
