@@ -25,6 +25,10 @@ import time
 
 POLL_EVERY = 0.02
 CARGO_ONLY = "dev, every build by cargo"
+STATIC = "dev, linked statically"
+# What `dev` says when its first build linked against approute as a dylib
+# is done (or failed): saves before it link statically.
+WARMED_UP = ("link against approute as a shared library", "rebuilds link statically")
 NEW_APPROUTE = 'pub async fn GET() -> &\'static str {{\n    "{word}"\n}}\n'
 NEW_NEXT = ('export const dynamic = "force-dynamic";\n\nexport async function GET() {{\n'
             '  return new Response("{word}");\n}}\n')
@@ -75,7 +79,7 @@ class DevServer:
         self.name, self.argv, self.cwd = name, argv, cwd
         self.routes_dir, self.ext, self.new_route, self.env = routes_dir, ext, new_route, env
 
-    def start(self, run, port, probe):
+    def start(self, run, port, probe, warm_up=False):
         self.port = port
         self.log = os.path.join(run.TARGET, "devloop", f"{self.name.replace(' ', '-')}.log")
         with open(self.log, "w") as out:
@@ -83,6 +87,12 @@ class DevServer:
                                                                            HOST="127.0.0.1"),
                                          stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for(run, port, probe[0], probe[1], limit=900)
+        t0 = time.perf_counter()
+        while warm_up and time.perf_counter() - t0 < 900:
+            with open(self.log, errors="replace") as fh:
+                if any(line in fh.read() for line in WARMED_UP):
+                    break
+            time.sleep(0.1)
 
     def log_size(self):
         return os.path.getsize(self.log)
@@ -174,6 +184,11 @@ def main(run):
     servers = [DevServer("cargo approute dev", [cli, "approute", "dev", "--timings"], app, os.path.join(app, "app"),
                          "rs", NEW_APPROUTE, {})]
     if not args.smoke:
+        # As before `dev` linked against approute as a dylib.
+        static = new_app(run, cli, n, "-static")
+        servers.append(DevServer(STATIC, [cli, "approute", "dev", "--timings"], static, os.path.join(static, "app"),
+                                 "rs", NEW_APPROUTE, {"APPROUTE_DEV_DYLIB": "0",
+                                                      "CARGO_TARGET_DIR": os.path.join(app, "target")}))
         # The same with every build through cargo, as before `dev` ran rustc
         # itself: a wrapper of the user's own turns that off, and `env` is
         # one that only runs rustc. A copy of the app (its own watcher), the
@@ -194,7 +209,7 @@ def main(run):
     for s in servers:
         port += 1
         print(f"  starting {s.name} on {port} (first build)", flush=True)
-        s.start(run, port, (f"/api/res{k}", f"res{k} index"))
+        s.start(run, port, (f"/api/res{k}", f"res{k} index"), warm_up=s is servers[0])
         # next dev compiles a route on its first request: warm the polled one.
         wait_for(run, port, f"/api/res{k}/42", f"res{k} id=42")
         pollers[s.name] = Poller(run, port, f"/api/res{k}/42")
@@ -276,7 +291,7 @@ def stage_table(run, samples):
         return next((marks[n] for n in names if n in marks), None)
 
     rows = []
-    for server, action in [(s, a) for s in ("cargo approute dev", CARGO_ONLY) for a in ("edit", "add")]:
+    for server, action in [(s, a) for s in ("cargo approute dev", STATIC, CARGO_ONLY) for a in ("edit", "add")]:
         xs = [x for x in samples if x["server"] == server and x["action"] == action and x["stages"]]
         if not xs:
             continue
@@ -293,6 +308,7 @@ def stage_table(run, samples):
     return ("\n`cargo approute dev --timings`, the same saves: median seconds per stage (each from the end of the "
             "one before; the change is first seen by the watcher at 0), `to the client` = the client's time minus "
             "READY (the write, the event, the 20 ms poll); `via cargo` = saves built by cargo instead of rustc "
-            f"directly. `{CARGO_ONLY}`: the same CLI on a copy of the app with `RUSTC_WORKSPACE_WRAPPER=env`, "
-            "alternated with the others.\n\n" + run.table(["server", "change"] + [c for c, _, _ in STAGES] +
+            f"directly. `{STATIC}`: the same CLI on a copy of the app with `APPROUTE_DEV_DYLIB=0` (approute "
+            f"linked statically, as cargo links it); `{CARGO_ONLY}`: on another copy with "
+            "`RUSTC_WORKSPACE_WRAPPER=env`; alternated with the others.\n\n" + run.table(["server", "change"] + [c for c, _, _ in STAGES] +
                                            ["to the client", "via cargo", "client's median"], rows))

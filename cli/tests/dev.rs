@@ -392,3 +392,43 @@ fn an_app_served_another_way_gets_plain_restarts() {
     until(addr, "/api/hello", REBUILD, |s, b| s == 200 && b == "plain");
     assert!(dev.stop().success());
 }
+
+/// `panic = "abort"` cannot link against approute's shared library (std's
+/// shared build unwinds): `dev` says so and its rebuilds link statically.
+#[test]
+fn an_app_that_cannot_link_against_the_dylib_links_statically() {
+    let dir = support::scratch("dev-abort");
+    assert!(support::approute(&dir, &["new", "abort-app"])
+        .status
+        .success());
+    let app = dir.join("abort-app");
+    let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+    write(
+        app.join("Cargo.toml"),
+        &format!("{manifest}\n[profile.dev]\npanic = \"abort\"\n"),
+    );
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let dev = DevProcess::start(&app, port);
+    until(addr, "/api/hello", FIRST_BUILD, |s, b| {
+        s == 200 && b == "hello"
+    });
+    let started = Instant::now();
+    while dev.count("rebuilds link statically") == 0 {
+        assert!(started.elapsed() < FIRST_BUILD, "{}", dev.output());
+        std::thread::sleep(POLL_EVERY);
+    }
+    assert!(dev.output().contains("panic strategy"), "{}", dev.output());
+    for round in 1..=2 {
+        let body = format!("static {round}");
+        write(
+            app.join("app/api/hello/route.rs"),
+            &format!("pub async fn GET() -> &'static str {{\n    \"{body}\"\n}}\n"),
+        );
+        until(addr, "/api/hello", REBUILD, |s, b| s == 200 && b == body);
+    }
+    // Not tried again: the graph cannot link this way.
+    assert_eq!(dev.count("rebuilds link statically"), 1, "{}", dev.output());
+    assert!(dylib_linked_servers("abort_app").is_empty());
+    assert!(dev.stop().success());
+}

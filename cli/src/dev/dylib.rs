@@ -27,10 +27,39 @@ const CRATE: &str = "approute";
 /// rustc drop).
 const SUFFIX: &str = "-dylib";
 
+/// Why a warm-up failed, and whether trying again after the next good
+/// build could help (a compile error of the moment could; a dependency
+/// graph that cannot be linked this way could not).
+pub struct WarmUpFailed {
+    pub why: String,
+    pub may_retry: bool,
+}
+
 /// Builds approute as a dylib and the app linked against it once, so the
 /// next replays of the returned command are incremental. Quiet: cargo's
 /// build has shown the app's diagnostics already.
-pub fn warm_up(crate_dir: &Path, record: &Path, recorded: &Recorded) -> Result<Recorded, String> {
+pub fn warm_up(
+    crate_dir: &Path,
+    record: &Path,
+    recorded: &Recorded,
+) -> Result<Recorded, WarmUpFailed> {
+    let linked = dylib_linked(crate_dir, record, recorded).map_err(|why| WarmUpFailed {
+        why,
+        may_retry: false,
+    })?;
+    // Fails on a compile error of the moment, or on a graph rustc will not
+    // link this way after all.
+    linked
+        .run_showing(crate_dir, false)
+        .map_err(|_| WarmUpFailed {
+            why: "the first build linked against it failed".to_string(),
+            may_retry: true,
+        })?;
+    Ok(linked)
+}
+
+/// Builds approute as a dylib; the app's command linked against it.
+fn dylib_linked(crate_dir: &Path, record: &Path, recorded: &Recorded) -> Result<Recorded, String> {
     let rlib = extern_path(&recorded.args, CRATE)
         .ok_or_else(|| format!("the app has no `--extern {CRATE}`"))?;
     let deps = rlib
@@ -59,10 +88,8 @@ pub fn warm_up(crate_dir: &Path, record: &Path, recorded: &Recorded) -> Result<R
         return Err(format!("cargo did not write {}", dylib.display()));
     }
     let std_dir = target_libdir(&recorded.rustc)?;
-    let linked = relinked(recorded, &dylib, &[&deps, &std_dir])
-        .ok_or("the app's rustc command has no output path")?;
-    linked.run_showing(crate_dir, false)?;
-    Ok(linked)
+    relinked(recorded, &dylib, &[&deps, &std_dir])
+        .ok_or_else(|| "the app's rustc command has no output path".to_string())
 }
 
 /// `recorded`, linked against `dylib` for the crate [`CRATE`], finding

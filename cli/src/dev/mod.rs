@@ -53,7 +53,7 @@ struct Dev {
     /// once its first build is done; replays use it when there is one.
     dylib_linked: Option<Recorded>,
     /// The first dylib-linked build, running in the background.
-    warming_up: Option<JoinHandle<Result<Recorded, String>>>,
+    warming_up: Option<JoinHandle<Result<Recorded, dylib::WarmUpFailed>>>,
     /// Failed warm-ups (a compile error at the time, or a dependency graph
     /// that cannot link this way); after two, replays link statically.
     warm_ups_failed: u8,
@@ -251,7 +251,7 @@ impl Dev {
             let linked = dylib::warm_up(&crate_dir, &record, &recorded);
             match &linked {
                 Ok(_) => say("the next rebuilds link against approute as a shared library"),
-                Err(why) => say(&format!("rebuilds link statically ({why})")),
+                Err(failed) => say(&format!("rebuilds link statically ({})", failed.why)),
             }
             linked
         }));
@@ -264,6 +264,7 @@ impl Dev {
         }
         match self.warming_up.take().expect("checked").join() {
             Ok(Ok(linked)) => self.dylib_linked = Some(linked),
+            Ok(Err(failed)) if !failed.may_retry => self.warm_ups_failed = WARM_UPS_TRIED,
             Ok(Err(_)) | Err(_) => self.warm_ups_failed += 1,
         }
     }
