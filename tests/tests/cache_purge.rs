@@ -22,11 +22,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use approute::axum::Router;
-use approute::cache::Cache;
 use approute::cache::{
     BoxFuture, CacheKey, CacheStore, CachedAnswer, Error, FleetLocks, MemoryStore, Purge,
     PutOutcome, RedisStore,
 };
+use approute::cache::{Cache, ManualClock};
 use approute_tests::{cache_app, Counter};
 use redis_proxy::CountingProxy;
 use redis_server::{connection, start_redis, start_redis_with};
@@ -353,10 +353,11 @@ async fn a_purge_between_the_run_and_the_write_keeps_the_answer_out() {
     assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 2"));
 }
 
-/// What a cold miss and a hit cost in round trips to Redis, counted at a
-/// proxy between the store and Redis.
+/// What a cold miss, a hit, a stale answer's refresh and a `cached`
+/// value's computation cost in round trips to Redis, counted at a proxy
+/// between the store and Redis.
 #[tokio::test]
-async fn round_trips_of_a_miss_and_a_hit() {
+async fn round_trips_of_a_miss_a_hit_and_a_refresh() {
     let Some(server) = start_redis().await else {
         return;
     };
@@ -365,15 +366,16 @@ async fn round_trips_of_a_miss_and_a_hit() {
         .await
         .unwrap()
         .prefix("trips:");
-    let cache = Cache::new(store);
+    let clock = ManualClock::default();
+    let cache = Cache::new(store).__with_clock(clock.clone());
     let (router, _) = app(&cache);
+    // The fleet lock is released (and a refresh runs) in the background.
+    let settled = || tokio::time::sleep(Duration::from_millis(300));
     // Loads the scripts, so the counts below hold no SCRIPT LOAD.
     assert_eq!(
         get(&router, "/notes?warm").await,
         seen("MISS", "notes run 1")
     );
-    // The fleet lock is released in the background.
-    let settled = || tokio::time::sleep(Duration::from_millis(200));
     settled().await;
     proxy.take();
 
@@ -382,13 +384,27 @@ async fn round_trips_of_a_miss_and_a_hit() {
     let miss = proxy.take();
     assert_eq!(get(&router, "/notes").await, seen("HIT", "notes run 2"));
     let hit = proxy.take();
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(get(&router, "/notes").await, seen("STALE", "notes run 2"));
+    settled().await;
+    let stale = proxy.take();
+    let value = send(&router, "GET", "/data", &[]).await;
+    assert_eq!(value.text(), "computed 4");
+    settled().await;
+    let computed = proxy.take();
     eprintln!(
-        "round trips: miss {} {miss:?}, hit {} {hit:?}",
+        "round trips: miss {} {miss:?}, hit {} {hit:?}, stale {} {stale:?}, cached() {} {computed:?}",
         miss.len(),
-        hit.len()
+        hit.len(),
+        stale.len(),
+        computed.len()
     );
-    // Look up, take the fleet lock, look again now that it is held, write,
-    // release the lock.
-    assert_eq!(miss, ["EVALSHA", "SET", "EVALSHA", "EVALSHA", "EVALSHA"]);
+    // Look up, take the fleet lock, look again now that it is held (and
+    // note the purge epoch), write (if the epoch is still that), release.
+    let cold = ["EVALSHA", "SET", "EVALSHA", "EVALSHA", "EVALSHA"];
+    assert_eq!(miss, cold);
     assert_eq!(hit, ["EVALSHA"]);
+    // The stale lookup, then the refresh's lock, look, write, release.
+    assert_eq!(stale, cold);
+    assert_eq!(computed, cold);
 }
