@@ -369,29 +369,25 @@ async fn round_trips_of_a_miss_a_hit_and_a_refresh() {
     let clock = ManualClock::default();
     let cache = Cache::new(store).__with_clock(clock.clone());
     let (router, _) = app(&cache);
-    // The fleet lock is released (and a refresh runs) in the background.
-    let settled = || tokio::time::sleep(Duration::from_millis(300));
+    // The fleet lock is released (and a refresh runs) in the background:
+    // counts are taken once the proxy saw nothing for 100 ms.
     // Loads the scripts, so the counts below hold no SCRIPT LOAD.
     assert_eq!(
         get(&router, "/notes?warm").await,
         seen("MISS", "notes run 1")
     );
-    settled().await;
-    proxy.take();
+    proxy.take_when_quiet().await;
 
     assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 2"));
-    settled().await;
-    let miss = proxy.take();
+    let miss = proxy.take_when_quiet().await;
     assert_eq!(get(&router, "/notes").await, seen("HIT", "notes run 2"));
     let hit = proxy.take();
     clock.advance(Duration::from_secs(61));
     assert_eq!(get(&router, "/notes").await, seen("STALE", "notes run 2"));
-    settled().await;
-    let stale = proxy.take();
+    let stale = proxy.take_when_quiet().await;
     let value = send(&router, "GET", "/data", &[]).await;
     assert_eq!(value.text(), "computed 4");
-    settled().await;
-    let computed = proxy.take();
+    let computed = proxy.take_when_quiet().await;
     eprintln!(
         "round trips: miss {} {miss:?}, hit {} {hit:?}, stale {} {stale:?}, cached() {} {computed:?}",
         miss.len(),

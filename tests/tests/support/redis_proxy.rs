@@ -35,6 +35,23 @@ impl CountingProxy {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.commands.lock().unwrap())
     }
+
+    /// [`CountingProxy::take`] once no command came for 100 ms (up to
+    /// 5 s): for requests that leave work in the background (a lock's
+    /// release, a refresh).
+    pub async fn take_when_quiet(&self) -> Vec<String> {
+        let quiet = std::time::Duration::from_millis(100);
+        let started = std::time::Instant::now();
+        let mut seen = usize::MAX;
+        loop {
+            let now = self.commands.lock().unwrap().len();
+            if now == seen || started.elapsed() > std::time::Duration::from_secs(5) {
+                return self.take();
+            }
+            seen = now;
+            tokio::time::sleep(quiet).await;
+        }
+    }
 }
 
 /// Copies both ways, noting each command the client sends.
