@@ -7,8 +7,13 @@
 //! - a Redis purge is a constant number of commands whatever the number of
 //!   entries (a generation token changes; entries expire on their own);
 //! - a Redis with `maxmemory` and `allkeys-lru`, filled far past it,
-//!   stays within it while every request is answered.
+//!   stays within it while every request is answered;
+//! - a purge by another instance while a handler runs, or after it ended
+//!   but before its answer is written, keeps that answer out; the check
+//!   costs a miss no round trip (counted at a proxy).
 
+#[path = "support/redis_proxy.rs"]
+mod redis_proxy;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 mod support;
@@ -17,8 +22,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use approute::axum::Router;
-use approute::cache::{Cache, CacheStore, MemoryStore, Purge, RedisStore};
+use approute::cache::{
+    BoxFuture, CacheKey, CacheStore, CachedAnswer, Error, FleetLocks, MemoryStore, Purge,
+    PutOutcome, RedisStore,
+};
+use approute::cache::{Cache, ManualClock};
 use approute_tests::{cache_app, Counter};
+use redis_proxy::CountingProxy;
 use redis_server::{connection, start_redis, start_redis_with};
 use support::{send, Answer};
 
@@ -261,4 +271,136 @@ async fn a_purge_by_another_instance_during_a_run_keeps_the_answer_out() {
     assert_eq!(answer.text(), "notes run 1");
     assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 2"));
     assert_eq!(get(&router, "/notes").await, seen("HIT", "notes run 2"));
+}
+
+/// A Redis store that lets another instance purge the tag `notes` just
+/// before each write: a purge in the moment between a handler's end and
+/// its answer's write.
+struct PurgedBeforeWrite {
+    store: RedisStore,
+    other_instance: RedisStore,
+}
+
+impl PurgedBeforeWrite {
+    async fn purge_by_the_other_instance(&self) -> Result<(), Error> {
+        let notes = Purge::Tag("notes".to_string());
+        self.other_instance.purge(&notes).await
+    }
+}
+
+impl CacheStore for PurgedBeforeWrite {
+    fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
+        self.store.get(key)
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.purge_by_the_other_instance().await?;
+            self.store.put(key, answer).await
+        })
+    }
+    fn purge<'a>(&'a self, purge: &'a Purge) -> BoxFuture<'a, Result<(), Error>> {
+        self.store.purge(purge)
+    }
+    fn fleet_locks(&self) -> Option<&dyn FleetLocks> {
+        self.store.fleet_locks()
+    }
+    fn purge_epoch(&self) -> BoxFuture<'_, Result<u64, Error>> {
+        self.store.purge_epoch()
+    }
+    fn get_with_epoch<'a>(
+        &'a self,
+        key: &'a CacheKey,
+    ) -> BoxFuture<'a, Result<(Option<CachedAnswer>, u64), Error>> {
+        self.store.get_with_epoch(key)
+    }
+    fn put_unless_purged<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<PutOutcome, Error>> {
+        Box::pin(async move {
+            self.purge_by_the_other_instance().await?;
+            self.store.put_unless_purged(key, answer, epoch).await
+        })
+    }
+}
+
+/// A purge after the handler ended but before its answer is written: the
+/// answer may hold the purged data, so it is sent and not kept.
+#[tokio::test]
+async fn a_purge_between_the_run_and_the_write_keeps_the_answer_out() {
+    let Some(server) = start_redis().await else {
+        return;
+    };
+    let connect = || async {
+        RedisStore::connect(&server.url)
+            .await
+            .unwrap()
+            .prefix("window:")
+    };
+    let store = PurgedBeforeWrite {
+        store: connect().await,
+        other_instance: connect().await,
+    };
+    let cache = Cache::new(store);
+    let (router, _) = app(&cache);
+    assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 1"));
+    assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 2"));
+}
+
+/// What a cold miss, a hit, a stale answer's refresh and a `cached`
+/// value's computation cost in round trips to Redis, counted at a proxy
+/// between the store and Redis.
+#[tokio::test]
+async fn round_trips_of_a_miss_a_hit_and_a_refresh() {
+    let Some(server) = start_redis().await else {
+        return;
+    };
+    let proxy = CountingProxy::start(server.port).await;
+    let store = RedisStore::connect(&proxy.url)
+        .await
+        .unwrap()
+        .prefix("trips:");
+    let clock = ManualClock::default();
+    let cache = Cache::new(store).__with_clock(clock.clone());
+    let (router, _) = app(&cache);
+    // The fleet lock is released (and a refresh runs) in the background:
+    // counts are taken once the proxy saw nothing for 100 ms.
+    // Loads the scripts, so the counts below hold no SCRIPT LOAD.
+    assert_eq!(
+        get(&router, "/notes?warm").await,
+        seen("MISS", "notes run 1")
+    );
+    proxy.take_when_quiet().await;
+
+    assert_eq!(get(&router, "/notes").await, seen("MISS", "notes run 2"));
+    let miss = proxy.take_when_quiet().await;
+    assert_eq!(get(&router, "/notes").await, seen("HIT", "notes run 2"));
+    let hit = proxy.take();
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(get(&router, "/notes").await, seen("STALE", "notes run 2"));
+    let stale = proxy.take_when_quiet().await;
+    let value = send(&router, "GET", "/data", &[]).await;
+    assert_eq!(value.text(), "computed 4");
+    let computed = proxy.take_when_quiet().await;
+    eprintln!(
+        "round trips: miss {} {miss:?}, hit {} {hit:?}, stale {} {stale:?}, cached() {} {computed:?}",
+        miss.len(),
+        hit.len(),
+        stale.len(),
+        computed.len()
+    );
+    // Look up, take the fleet lock, look again now that it is held (and
+    // note the purge epoch), write (if the epoch is still that), release.
+    let cold = ["EVALSHA", "SET", "EVALSHA", "EVALSHA", "EVALSHA"];
+    assert_eq!(miss, cold);
+    assert_eq!(hit, ["EVALSHA"]);
+    // The stale lookup, then the refresh's lock, look, write, release.
+    assert_eq!(stale, cold);
+    assert_eq!(computed, cold);
 }

@@ -20,6 +20,7 @@ use super::error::{report, Error};
 use super::fleet::{Across, DEFAULT_FLEET_WAIT};
 use super::flight::{wait, Ended, Flight, Turn};
 use super::key::CacheKey;
+use super::purge_check::PurgeMark;
 use super::Cache;
 
 /// How [`cached`] keeps a value: how long it is fresh and its tags.
@@ -127,12 +128,18 @@ where
                         return Ok(value);
                     }
                 }
+                // It may have been stored since the lookup above.
+                let (found, purges) = get_before_run::<T>(&cache, &key).await;
+                if let Some((answer, value)) = found {
+                    flight.finish(Some(answer));
+                    return Ok(value);
+                }
                 let run = Run {
                     cache: cache.clone(),
                     key: key.clone(),
                     options,
                 };
-                return run.compute(compute, flight).await;
+                return run.compute(compute, flight, purges).await;
             }
         }
     }
@@ -146,13 +153,13 @@ struct Run {
 }
 
 impl Run {
-    /// Runs `compute` and keeps its value (unless a purge ran meanwhile).
-    async fn compute<T, E, F>(self, compute: F, flight: Flight) -> Result<T, E>
+    /// Runs `compute` and keeps its value, unless a purge ran since
+    /// `purges` were noted.
+    async fn compute<T, E, F>(self, compute: F, flight: Flight, purges: PurgeMark) -> Result<T, E>
     where
         T: Serialize,
         F: Future<Output = Result<T, E>>,
     {
-        let purges = self.cache.purge_mark().await;
         let value = match compute.await {
             Ok(value) => value,
             Err(e) => {
@@ -168,10 +175,11 @@ impl Run {
             }
         };
         if let Some(answer) = &answer {
-            if self.cache.purge_mark().await == purges {
-                if let Err(e) = self.cache.store().put(&self.key, answer.clone()).await {
-                    report("store", &e);
-                }
+            let stored = self
+                .cache
+                .put_unless_purged(&self.key, answer.clone(), purges);
+            if let Err(e) = stored.await {
+                report("store", &e);
             }
         }
         flight.finish(answer);
@@ -202,11 +210,14 @@ impl Run {
         // Another refresh stored a value after the stale read that started
         // this one: this one's work is done (if that value is stale by now,
         // the next call starts its own refresh).
-        if let Some(answer) = newer().await {
-            return flight.finish(Some(answer));
+        let (found, purges) = get_before_run::<T>(&self.cache, &self.key).await;
+        if let Some((answer, _)) = found {
+            if answer.stored_at_ms() > stale_since {
+                return flight.finish(Some(answer));
+            }
         }
         // A failed refresh keeps the stale value.
-        let _ = self.compute(compute, flight).await;
+        let _ = self.compute(compute, flight, purges).await;
     }
 
     fn answer(&self, json: Vec<u8>) -> CachedAnswer {
@@ -236,6 +247,21 @@ async fn get<T: DeserializeOwned>(cache: &Cache, key: &CacheKey) -> Option<(Cach
     };
     let value = decode(&answer)?;
     Some((answer, value))
+}
+
+/// [`get`] just before `compute` runs: notes where purges stand, in the
+/// same read as the value.
+async fn get_before_run<T: DeserializeOwned>(
+    cache: &Cache,
+    key: &CacheKey,
+) -> (Option<(CachedAnswer, T)>, PurgeMark) {
+    let (answer, purges) = cache.get_before_run(key).await;
+    let answer = answer.unwrap_or_else(|e| {
+        report("lookup", &e);
+        None
+    });
+    let found = answer.and_then(|answer| decode(&answer).map(|value| (answer, value)));
+    (found, purges)
 }
 
 /// A kept value as a `T`; `None` (logged) when it is not one, as after a
@@ -279,8 +305,9 @@ mod tests {
             Turn::Wait(_) => panic!("no run in progress"),
         };
         let options = CacheOptions::revalidate(60);
+        let (_, purges) = cache.get_before_run(&key).await;
         run(options.clone())
-            .compute(compute(1), lead(&cache))
+            .compute(compute(1), lead(&cache), purges)
             .await
             .unwrap();
         let stale_since = get::<u64>(&cache, &key).await.unwrap().0.stored_at_ms();

@@ -25,7 +25,8 @@ use super::fleet::{Across, DEFAULT_FLEET_WAIT};
 use super::flight::{catching, wait, Ended, Flight, Turn};
 use super::key::CacheKey;
 use super::policy::{cacheable_request, cacheable_response};
-use super::{Cache, PurgeMark};
+use super::purge_check::PurgeMark;
+use super::Cache;
 use crate::compress::{self, Compression};
 use crate::error;
 use crate::route_info::RouteInfo;
@@ -212,14 +213,13 @@ where
                     }
                 }
                 // It may have been stored since the lookup above.
-                let found = lookup(&cache, &key, req.headers()).await;
+                let (found, purges) = lookup_before_run(&cache, &key, req.headers()).await;
                 if let Some(answer) = found.answer {
                     if answer.is_fresh(cache.now_ms(), route.revalidate) {
                         flight.finish(Some(answer.clone()));
                         return Ok(sent(&answer, HIT, &req));
                     }
                 }
-                let purges = cache.purge_mark().await;
                 let headers = req.headers().clone();
                 let response = match catching(inner.oneshot(req)).await {
                     Ok(Ok(response)) => response,
@@ -258,6 +258,31 @@ struct Found {
 /// its `Vary` names, the variant for this request's values.
 async fn lookup(cache: &Cache, key: &CacheKey, headers: &HeaderMap) -> Found {
     let base = get(cache, key).await;
+    with_variant(cache, key, headers, base).await
+}
+
+/// [`lookup`] just before the handler runs: notes where purges stand, in
+/// the same read as the answer.
+async fn lookup_before_run(
+    cache: &Cache,
+    key: &CacheKey,
+    headers: &HeaderMap,
+) -> (Found, PurgeMark) {
+    let (base, purges) = cache.get_before_run(key).await;
+    let base = base.unwrap_or_else(|e| {
+        report("lookup", &e);
+        None
+    });
+    (with_variant(cache, key, headers, base).await, purges)
+}
+
+/// What `base` (kept under `key`) means for a request with `headers`.
+async fn with_variant(
+    cache: &Cache,
+    key: &CacheKey,
+    headers: &HeaderMap,
+    base: Option<CachedAnswer>,
+) -> Found {
     let answer = match &base {
         Some(answer) if answer.suits(headers) => Some(answer.clone()),
         Some(answer) if answer.varies() => {
@@ -304,7 +329,7 @@ async fn refresh<S>(
     // Another refresh stored an answer after the stale read that started
     // this one: this one's work is done (if that answer is stale by now, the
     // next request starts its own refresh).
-    let found = lookup(&cache, &key, req.headers()).await;
+    let (found, purges) = lookup_before_run(&cache, &key, req.headers()).await;
     if let Some(answer) = found.answer {
         if answer.stored_at_ms() > stale_since {
             return flight.finish(Some(answer));
@@ -315,7 +340,6 @@ async fn refresh<S>(
     *req.body_mut() = Body::empty();
     req.headers_mut().remove(header::CONTENT_LENGTH);
     req.headers_mut().remove(header::TRANSFER_ENCODING);
-    let purges = cache.purge_mark().await;
     let headers = req.headers().clone();
     let run = catching(inner.oneshot(req));
     let response = match route.info.config().max_duration {
@@ -437,11 +461,11 @@ async fn keep(
         revalidate: route.revalidate,
         variants,
     });
-    // A purge while the handler ran may have been for the data it read.
-    if cache.purge_mark().await == made.purges {
-        if let Err(e) = cache.store().put(&store_key, answer.clone()).await {
-            report("store", &e);
-        }
+    // A purge while the handler ran may have been for the data it read:
+    // then the answer is sent but not stored.
+    let stored = cache.put_unless_purged(&store_key, answer.clone(), made.purges);
+    if let Err(e) = stored.await {
+        report("store", &e);
     }
     let response = cached_response(&answer, MISS, made.request, &made.compression);
     (response, Some(answer))

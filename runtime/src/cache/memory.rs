@@ -14,7 +14,7 @@ use super::answer::CachedAnswer;
 use super::cost::{btree_slot, heap, table_slot};
 use super::error::Error;
 use super::key::CacheKey;
-use super::store::{BoxFuture, CacheStore, Purge};
+use super::store::{BoxFuture, CacheStore, Purge, PutOutcome};
 
 /// The size of the default [`MemoryStore`]: 64 MiB.
 pub const DEFAULT_MEMORY_BYTES: usize = 64 * 1024 * 1024;
@@ -47,6 +47,9 @@ struct Lru {
     order: BTreeMap<u64, Arc<str>>,
     by_path: Index,
     by_tag: Index,
+    /// The purge epoch: every purge and mark-stale moves it, under the
+    /// same lock as the writes that check it.
+    purges: u64,
 }
 
 struct Slot {
@@ -87,6 +90,7 @@ impl MemoryStore {
                 order: BTreeMap::new(),
                 by_path: HashMap::new(),
                 by_tag: HashMap::new(),
+                purges: 0,
             }),
         }
     }
@@ -111,10 +115,73 @@ impl MemoryStore {
     }
 
     fn get_now(&self, key: &str) -> Option<CachedAnswer> {
+        self.get_with_epoch_now(key).0
+    }
+
+    fn get_with_epoch_now(&self, key: &str) -> (Option<CachedAnswer>, u64) {
         let mut lru = self.lock();
-        lru.tick += 1;
-        let tick = lru.tick;
-        let Lru { entries, order, .. } = &mut *lru;
+        let epoch = lru.purges;
+        (lru.get(key), epoch)
+    }
+
+    fn put_now(&self, key: &str, answer: CachedAnswer) {
+        self.lock().put(key, answer);
+    }
+
+    /// Keeps `answer` unless a purge moved the epoch from `epoch`; in one
+    /// lock, so no purge comes between the check and the write.
+    fn put_unless_purged_now(&self, key: &str, answer: CachedAnswer, epoch: u64) -> PutOutcome {
+        let mut lru = self.lock();
+        if lru.purges != epoch {
+            return PutOutcome::Purged;
+        }
+        lru.put(key, answer);
+        PutOutcome::Stored
+    }
+
+    fn purge_now(&self, purge: &Purge) {
+        let mut lru = self.lock();
+        lru.purges += 1;
+        let (index, name) = match purge {
+            Purge::Path(path) => (&mut lru.by_path, path),
+            Purge::Tag(tag) => (&mut lru.by_tag, tag),
+        };
+        let Some(keys) = index.remove(name) else {
+            return;
+        };
+        lru.bytes -= index_set_cost(name);
+        for key in keys {
+            lru.remove(&key);
+        }
+    }
+
+    fn mark_stale_now(&self, purge: &Purge) {
+        let mut lru = self.lock();
+        lru.purges += 1;
+        let Lru {
+            entries,
+            by_path,
+            by_tag,
+            ..
+        } = &mut *lru;
+        let keys = match purge {
+            Purge::Path(path) => by_path.get(path),
+            Purge::Tag(tag) => by_tag.get(tag),
+        };
+        for key in keys.into_iter().flatten() {
+            if let Some(slot) = entries.get_mut(key) {
+                // Same size: only its time changes.
+                slot.answer = slot.answer.marked_stale();
+            }
+        }
+    }
+}
+
+impl Lru {
+    fn get(&mut self, key: &str) -> Option<CachedAnswer> {
+        self.tick += 1;
+        let tick = self.tick;
+        let Lru { entries, order, .. } = self;
         let slot = entries.get_mut(key)?;
         if let Some(name) = order.remove(&slot.tick) {
             order.insert(tick, name);
@@ -123,8 +190,8 @@ impl MemoryStore {
         Some(slot.answer.clone())
     }
 
-    fn put_now(&self, key: &str, answer: CachedAnswer) {
-        let mut lru = self.lock();
+    fn put(&mut self, key: &str, answer: CachedAnswer) {
+        let lru = self;
         lru.remove(key);
         let size = entry_cost(key, &answer);
         // As if every index set were new: evicting may drop the one it joins.
@@ -162,43 +229,6 @@ impl MemoryStore {
         lru.entries.insert(key, Slot { answer, tick, size });
     }
 
-    fn purge_now(&self, purge: &Purge) {
-        let mut lru = self.lock();
-        let (index, name) = match purge {
-            Purge::Path(path) => (&mut lru.by_path, path),
-            Purge::Tag(tag) => (&mut lru.by_tag, tag),
-        };
-        let Some(keys) = index.remove(name) else {
-            return;
-        };
-        lru.bytes -= index_set_cost(name);
-        for key in keys {
-            lru.remove(&key);
-        }
-    }
-
-    fn mark_stale_now(&self, purge: &Purge) {
-        let mut lru = self.lock();
-        let Lru {
-            entries,
-            by_path,
-            by_tag,
-            ..
-        } = &mut *lru;
-        let keys = match purge {
-            Purge::Path(path) => by_path.get(path),
-            Purge::Tag(tag) => by_tag.get(tag),
-        };
-        for key in keys.into_iter().flatten() {
-            if let Some(slot) = entries.get_mut(key) {
-                // Same size: only its time changes.
-                slot.answer = slot.answer.marked_stale();
-            }
-        }
-    }
-}
-
-impl Lru {
     fn remove(&mut self, key: &str) {
         let Some(slot) = self.entries.remove(key) else {
             return;
@@ -313,6 +343,29 @@ impl CacheStore for MemoryStore {
         self.mark_stale_now(purge);
         Box::pin(async { Ok(()) })
     }
+
+    fn purge_epoch(&self) -> BoxFuture<'_, Result<u64, Error>> {
+        let epoch = self.lock().purges;
+        Box::pin(async move { Ok(epoch) })
+    }
+
+    fn get_with_epoch<'a>(
+        &'a self,
+        key: &'a CacheKey,
+    ) -> BoxFuture<'a, Result<(Option<CachedAnswer>, u64), Error>> {
+        let found = self.get_with_epoch_now(key.as_str());
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn put_unless_purged<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<PutOutcome, Error>> {
+        let outcome = self.put_unless_purged_now(key.as_str(), answer, epoch);
+        Box::pin(async move { Ok(outcome) })
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +427,27 @@ mod tests {
         );
         store.purge_now(&Purge::Tag("t".into()));
         assert_eq!((store.len(), store.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_write_is_skipped_when_a_purge_moved_the_epoch() {
+        let store = MemoryStore::new(1 << 20);
+        let (_, before) = store.get_with_epoch_now("/a");
+        // Any purge moves it, whatever it names: it may be for data /a read.
+        store.purge_now(&Purge::Tag("elsewhere".into()));
+        let late = store.put_unless_purged_now("/a", answer("/a", &[], 1), before);
+        assert_eq!(late, PutOutcome::Purged);
+        assert!(store.get_now("/a").is_none());
+
+        let (_, before) = store.get_with_epoch_now("/a");
+        store.mark_stale_now(&Purge::Path("/b".into()));
+        let late = store.put_unless_purged_now("/a", answer("/a", &[], 1), before);
+        assert_eq!(late, PutOutcome::Purged);
+
+        let (_, before) = store.get_with_epoch_now("/a");
+        let in_time = store.put_unless_purged_now("/a", answer("/a", &[], 1), before);
+        assert_eq!(in_time, PutOutcome::Stored);
+        assert!(store.get_now("/a").is_some());
     }
 
     #[test]

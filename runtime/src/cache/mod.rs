@@ -77,6 +77,7 @@ mod key; // what makes two requests get the same answer
 mod layer; // the per-route tower layer: lookup, run, keep
 mod memory; // the default store
 mod policy; // what may be cached, and the key
+mod purge_check; // an answer made while a purge ran is not stored
 #[cfg(feature = "redis")]
 mod redis; // the shared store
 #[cfg(feature = "redis")]
@@ -97,7 +98,7 @@ pub use memory::{MemoryStore, DEFAULT_MEMORY_BYTES};
 pub use redis::RedisStore;
 #[cfg(feature = "redis")]
 pub use redis_rate::RedisCounter;
-pub use store::{BoxFuture, CacheStore, FleetLocks, LockState, Purge, Release};
+pub use store::{BoxFuture, CacheStore, FleetLocks, LockState, Purge, PutOutcome, Release};
 
 use flight::{Flights, Turn};
 
@@ -121,13 +122,6 @@ pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Cache {
     shared: Arc<Shared>,
-}
-
-/// See [`Cache::purge_mark`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PurgeMark {
-    local: u64,
-    fleet: Option<u64>,
 }
 
 struct Shared {
@@ -250,15 +244,6 @@ impl Cache {
 
     pub(crate) fn now_ms(&self) -> u64 {
         self.shared.clock.now_ms()
-    }
-
-    /// Where purges stand: this process's own count and the store's
-    /// fleet-wide epoch (`None` if it could not be read). An answer is
-    /// stored only if the mark is the same after its run as before.
-    pub(crate) async fn purge_mark(&self) -> PurgeMark {
-        let local = self.shared.purges.load(Ordering::SeqCst);
-        let fleet = self.store().purge_epoch().await.ok();
-        PurgeMark { local, fleet }
     }
 
     /// Joins the handler run for `key` if there is one, else starts one.

@@ -18,6 +18,10 @@
 //!   purged entries expire on their own. A generation lives as long as the
 //!   longest entry made under it; one evicted or expired takes its entries
 //!   with it (their tokens no longer match).
+//! - `{prefix}purges`: the purge epoch, a count every purge and mark-stale
+//!   moves. Each lookup returns it; the write of an answer made after a
+//!   lookup is skipped, inside the write's script, when it moved since
+//!   (a purge ran during the handler: its answer may hold the purged data).
 //! - `{prefix}l:{key}`: the fleet lock of a key, `SET NX PX`.
 //! - `{prefix}rate:{route}:{client}`: `RATE_LIMIT` counters.
 //!
@@ -41,7 +45,7 @@ use super::error::Error;
 use super::fleet::unique_token;
 use super::key::CacheKey;
 use super::redis_link::Link;
-use super::store::{BoxFuture, CacheStore, FleetLocks, Purge, Release};
+use super::store::{BoxFuture, CacheStore, FleetLocks, Purge, PutOutcome, Release};
 use crate::rate_limit::RateCounter;
 
 /// How long a fleet lock lasts unless renewed, by default.
@@ -79,30 +83,40 @@ struct Scripts {
     release: Script,
 }
 
-/// The answer, and whether a generation it was made under was marked stale
-/// since; nothing when one was purged since (or is gone).
-/// KEYS: entry.
+/// The purge epoch, the answer and whether a generation it was made under
+/// was marked stale since; no answer when one was purged since (or is
+/// gone). The epoch comes with every lookup, so the one before a run costs
+/// no round trip of its own.
+/// KEYS: entry, purge epoch.
 const GET: &str = r"
+local epoch = redis.call('GET', KEYS[2]) or '0'
 local e = redis.call('HGETALL', KEYS[1])
-if #e == 0 then return nil end
+if #e == 0 then return {epoch, false, 0} end
 local h = {}
 for i = 1, #e, 2 do h[e[i]] = e[i + 1] end
 local stale = 0
 for i = 1, tonumber(h.n) do
   local g = redis.call('HMGET', h['k' .. i], 'x', 's')
-  if g[1] ~= h['x' .. i] then return nil end
+  if g[1] ~= h['x' .. i] then return {epoch, false, 0} end
   if g[2] ~= h['s' .. i] then stale = 1 end
 end
-return {h.a, stale}
+return {epoch, h.a, stale}
 ";
 
 /// Writes the answer under the current generations of its path and tags
-/// (made when missing), each kept at least as long as the entry.
-/// KEYS: entry, then generations. ARGV: answer, ttl, a fresh token.
+/// (made when missing), each kept at least as long as the entry (returns
+/// one). Given the purge epoch the run began at, it first checks that the
+/// epoch is still that, and writes nothing (returns zero) when a purge
+/// moved it: checked and written in one step, so no purge comes between.
+/// KEYS: entry, purge epoch, then generations. ARGV: answer, ttl, a fresh
+/// token, the expected epoch (empty: write whatever the epoch).
 const PUT: &str = r"
+if ARGV[4] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[4] then
+  return 0
+end
 local ttl = tonumber(ARGV[2])
-local fields = {'a', ARGV[1], 'n', #KEYS - 1}
-for i = 2, #KEYS do
+local fields = {'a', ARGV[1], 'n', #KEYS - 2}
+for i = 3, #KEYS do
   if redis.call('HSETNX', KEYS[i], 'x', ARGV[3]) == 1 then
     redis.call('HSET', KEYS[i], 's', ARGV[3])
   end
@@ -110,7 +124,7 @@ for i = 2, #KEYS do
     redis.call('EXPIRE', KEYS[i], ttl)
   end
   local g = redis.call('HMGET', KEYS[i], 'x', 's')
-  local j = i - 1
+  local j = i - 2
   table.insert(fields, 'k' .. j)
   table.insert(fields, KEYS[i])
   table.insert(fields, 'x' .. j)
@@ -226,6 +240,27 @@ impl RedisStore {
         format!("{}purges", self.prefix)
     }
 
+    /// Runs the write script; `epoch`: the purge epoch it must still be.
+    /// `true` when written.
+    async fn write(
+        &self,
+        key: &CacheKey,
+        answer: CachedAnswer,
+        epoch: Option<u64>,
+    ) -> Result<bool, Error> {
+        let ttl = answer.revalidate().as_secs().max(1) + self.keep_stale;
+        let mut call = self.scripts.put.key(self.entry(key.as_str()));
+        call.key(self.purge_epoch_key());
+        call.key(self.generation(&Purge::Path(answer.path().to_string()))?);
+        for tag in answer.tags() {
+            call.key(self.generation(&Purge::Tag(tag.clone()))?);
+        }
+        call.arg(answer.to_bytes()).arg(ttl).arg(unique_token());
+        call.arg(epoch.map(|e| e.to_string()).unwrap_or_default());
+        let written: i64 = self.link.script(&call).await?;
+        Ok(written == 1)
+    }
+
     fn lock(&self, name: &str) -> String {
         format!("{}l:{name}", self.prefix)
     }
@@ -277,18 +312,28 @@ impl CacheStore for RedisStore {
     }
 
     fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<CachedAnswer>, Error>> {
+        Box::pin(async move { Ok(self.get_with_epoch(key).await?.0) })
+    }
+
+    fn get_with_epoch<'a>(
+        &'a self,
+        key: &'a CacheKey,
+    ) -> BoxFuture<'a, Result<(Option<CachedAnswer>, u64), Error>> {
         Box::pin(async move {
-            let call = self.scripts.get.key(self.entry(key.as_str()));
-            let found: Option<(Vec<u8>, i64)> = self.link.script(&call).await?;
-            let Some((bytes, stale)) = found else {
-                return Ok(None);
+            let mut call = self.scripts.get.key(self.entry(key.as_str()));
+            call.key(self.purge_epoch_key());
+            let (epoch, found, stale): (u64, Option<Vec<u8>>, i64) =
+                self.link.script(&call).await?;
+            let Some(bytes) = found else {
+                return Ok((None, epoch));
             };
             let answer = CachedAnswer::from_bytes(&bytes)?;
-            Ok(Some(if stale == 1 {
+            let answer = if stale == 1 {
                 answer.marked_stale()
             } else {
                 answer
-            }))
+            };
+            Ok((Some(answer), epoch))
         })
     }
 
@@ -298,15 +343,22 @@ impl CacheStore for RedisStore {
         answer: CachedAnswer,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let ttl = answer.revalidate().as_secs().max(1) + self.keep_stale;
-            let mut call = self.scripts.put.key(self.entry(key.as_str()));
-            call.key(self.generation(&Purge::Path(answer.path().to_string()))?);
-            for tag in answer.tags() {
-                call.key(self.generation(&Purge::Tag(tag.clone()))?);
-            }
-            call.arg(answer.to_bytes()).arg(ttl).arg(unique_token());
-            let _: i64 = self.link.script(&call).await?;
+            self.write(key, answer, None).await?;
             Ok(())
+        })
+    }
+
+    fn put_unless_purged<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<PutOutcome, Error>> {
+        Box::pin(async move {
+            Ok(match self.write(key, answer, Some(epoch)).await? {
+                true => PutOutcome::Stored,
+                false => PutOutcome::Purged,
+            })
         })
     }
 

@@ -39,8 +39,11 @@ pub enum Purge {
 /// The trait grows by provided methods only, so a store written for it
 /// keeps compiling: shared counters (per-route rate limits) and locks
 /// (single flight across instances) come as methods whose default keeps the
-/// count or the lock in this process, and a gentler purge (mark stale
-/// rather than drop) as one whose default drops.
+/// count or the lock in this process, a gentler purge (mark stale
+/// rather than drop) as one whose default drops, and the purge check of
+/// the cache's writes ([`CacheStore::get_with_epoch`],
+/// [`CacheStore::put_unless_purged`]) as ones whose default calls `get`,
+/// `put` and [`CacheStore::purge_epoch`].
 ///
 /// ```
 /// use approute::cache::{BoxFuture, CacheKey, CacheStore, CachedAnswer, Error, Purge};
@@ -102,6 +105,42 @@ pub trait CacheStore: Send + Sync + 'static {
         Box::pin(async { Ok(0) })
     }
 
+    /// The answer under `key` and the [purge epoch](CacheStore::purge_epoch),
+    /// read before a handler runs for `key`: the epoch goes to
+    /// [`CacheStore::put_unless_purged`] with the run's answer. A shared
+    /// store reads both at once (Redis: in the lookup's script, so a miss
+    /// costs no extra round trip). The default calls the two methods.
+    fn get_with_epoch<'a>(
+        &'a self,
+        key: &'a CacheKey,
+    ) -> BoxFuture<'a, Result<(Option<CachedAnswer>, u64), Error>> {
+        Box::pin(async move {
+            let epoch = self.purge_epoch().await?;
+            Ok((self.get(key).await?, epoch))
+        })
+    }
+
+    /// Keeps `answer` under `key` unless the purge epoch moved from `epoch`
+    /// (a purge ran, on any instance, since the run that made it started),
+    /// and says which. A shared store checks and writes in one step (Redis:
+    /// one script); the default reads the epoch and then calls
+    /// [`CacheStore::put`], which leaves a moment between the two in which
+    /// another instance's purge goes unseen.
+    fn put_unless_purged<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<PutOutcome, Error>> {
+        Box::pin(async move {
+            if self.purge_epoch().await? != epoch {
+                return Ok(PutOutcome::Purged);
+            }
+            self.put(key, answer).await?;
+            Ok(PutOutcome::Stored)
+        })
+    }
+
     /// Where `RATE_LIMIT` counts when this is the process's store: a store
     /// several instances share gives them one budget per client. `None`
     /// (the default) counts in the process.
@@ -141,9 +180,35 @@ impl<S: CacheStore + ?Sized> CacheStore for std::sync::Arc<S> {
         (**self).purge_epoch()
     }
 
+    fn get_with_epoch<'a>(
+        &'a self,
+        key: &'a CacheKey,
+    ) -> BoxFuture<'a, Result<(Option<CachedAnswer>, u64), Error>> {
+        (**self).get_with_epoch(key)
+    }
+
+    fn put_unless_purged<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        answer: CachedAnswer,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<PutOutcome, Error>> {
+        (**self).put_unless_purged(key, answer, epoch)
+    }
+
     fn rate_counter(&self) -> Option<Box<dyn RateCounter>> {
         (**self).rate_counter()
     }
+}
+
+/// What [`CacheStore::put_unless_purged`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The answer is kept.
+    Stored,
+    /// A purge moved the epoch since the run began: the answer may hold
+    /// what was purged, so it was not kept.
+    Purged,
 }
 
 /// Short-lived locks shared by every instance of an app (Redis `SET NX
