@@ -18,7 +18,11 @@ pub(super) fn emit_href(out: &mut String, tree: &RouteTree, options: &EmitOption
         TrailingSlash::Add => "add",
         TrailingSlash::Redirect | TrailingSlash::Both => "strip",
     };
-    let mut ids: Vec<String> = tree.routes.iter().map(|r| lit(&r.route_id())).collect();
+    let mut ids: Vec<String> = tree
+        .routes
+        .iter()
+        .map(|r| lit(&r.route_id()).to_string())
+        .collect();
     ids.sort();
     ids.dedup();
     write_macro(

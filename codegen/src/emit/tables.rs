@@ -82,7 +82,7 @@ fn emit_route_config(out: &mut String, config: &RouteConfig) {
                 }
                 Value::Bool(b) => b.to_string(),
                 Value::Strs(strs) => {
-                    let strs: Vec<String> = strs.iter().map(|t| lit(t)).collect();
+                    let strs: Vec<String> = strs.iter().map(|t| lit(t).to_string()).collect();
                     format!("&[{}]", strs.join(", "))
                 }
                 Value::Pair(Some((a, b))) => format!("::core::option::Option::Some(({a}, {b}))"),

@@ -86,3 +86,23 @@ fn module_names_are_lowercase_ascii_words_one_underscore_per_odd_char() {
         ]
     );
 }
+
+#[test]
+fn lit_is_the_debug_form_of_the_string() {
+    for s in [
+        "",
+        "/api/users/{id}",
+        "a \"quoted\" \\ back",
+        "\\",
+        "\"",
+        "tab\there",
+        "line\nbreak\r\0",
+        "\u{1b}esc",
+        "caf\u{e9}",
+        "e\u{301}",
+        "\u{7f}",
+        "~ ",
+    ] {
+        assert_eq!(lit(s).to_string(), format!("{s:?}"), "{s:?}");
+    }
+}
