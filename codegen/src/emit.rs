@@ -91,7 +91,7 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> String {
         emitter.emit_build_route(&mut out, index);
     }
     emitter.emit_router(&mut out);
-    href::emit_href(&mut out, tree, options);
+    href::emit_href(&mut out, &emitter.route_ids, options);
     if options.openapi {
         emitter.emit_openapi(&mut out);
     }
@@ -137,6 +137,8 @@ struct Emitter<'a> {
     route_modules: Vec<String>,
     /// Each route's `RouteInfo` constant, `ROUTE_API_USERS_ID`.
     infos: Vec<String>,
+    /// Each route's id, `/api/users/[id]`: made once, written three times.
+    route_ids: Vec<String>,
     middleware_modules: Vec<String>,
     registrations: Registrations,
     /// Each route's patterns, as indices into `registrations.routes`.
@@ -179,6 +181,7 @@ impl<'a> Emitter<'a> {
             },
             route_modules,
             infos,
+            route_ids: routes.iter().map(|r| r.route_id()).collect(),
             middleware_modules: module_names("middleware", tree.middleware.iter().map(|m| &m.file)),
             registrations,
             route_patterns,
@@ -200,11 +203,12 @@ impl<'a> Emitter<'a> {
             self.options.module()
         );
         out.push_str(self.options.glob_import());
-        let files = tree.routes.iter().map(|r| (&r.file, r.route_id())).chain(
-            tree.middleware
-                .iter()
-                .map(|m| (&m.file, "middleware".to_string())),
-        );
+        let files = tree
+            .routes
+            .iter()
+            .map(|r| &r.file)
+            .zip(self.route_ids.iter().map(String::as_str))
+            .chain(tree.middleware.iter().map(|m| (&m.file, "middleware")));
         let names = self.route_modules.iter().chain(&self.middleware_modules);
         for ((file, what), name) in files.zip(names) {
             let _ = writeln!(
@@ -219,9 +223,15 @@ impl<'a> Emitter<'a> {
 
     /// The `RouteInfo` constants, `ROUTES` and `PUBLIC_FILES`.
     fn emit_tables(&self, out: &mut String) {
-        for (route, info) in self.tree.routes.iter().zip(&self.infos) {
+        for ((route, info), id) in self
+            .tree
+            .routes
+            .iter()
+            .zip(&self.infos)
+            .zip(&self.route_ids)
+        {
             let _ = write!(out, "const {info}: ::approute::RouteInfo = ");
-            emit_route_info(out, route);
+            emit_route_info(out, route, id);
             out.push_str(";\n");
         }
         out.push_str("/// Every route, in the order Next.js ranks them.\n#[allow(dead_code)] pub static ROUTES: &[::approute::RouteInfo] = &[");

@@ -9,11 +9,12 @@ use crate::model::{Method, PublicFile, Route, RouteConfig, UrlSegment};
 use crate::patterns::public_url;
 use crate::public::http_date;
 
-pub(super) fn emit_route_info(out: &mut String, route: &Route) {
+/// `id` is `route.route_id()`, which the emitter has made already.
+pub(super) fn emit_route_info(out: &mut String, route: &Route, id: &str) {
     let _ = write!(
         out,
         "::approute::RouteInfo::__new({}, {}, &[",
-        lit(&route.route_id()),
+        lit(id),
         lit(&route.file.display_path)
     );
     for m in route_methods(route) {
