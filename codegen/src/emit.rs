@@ -499,25 +499,11 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
     let mut used = BTreeSet::new();
     files
         .map(|file| {
-            let mut base = String::from(prefix);
+            let mut bytes = prefix.as_bytes().to_vec();
             for folder in &file.folders {
-                // A byte loop: the macro runs unoptimised, where a `chars()`
-                // chain costs far more. A non-ASCII char becomes one `_`, from
-                // its first byte (UTF-8 continuation bytes are 0b10xx_xxxx).
-                let mut word = Vec::with_capacity(folder.len());
-                for &b in folder.as_bytes() {
-                    if b.is_ascii_alphanumeric() {
-                        word.push(b.to_ascii_lowercase());
-                    } else if b & 0xC0 != 0x80 {
-                        word.push(b'_');
-                    }
-                }
-                let word = std::str::from_utf8(&word).expect("ASCII").trim_matches('_');
-                if !word.is_empty() {
-                    base.push('_');
-                    base.push_str(word);
-                }
+                push_name_word(&mut bytes, folder);
             }
+            let mut base = String::from_utf8(bytes).expect("ASCII");
             if base == prefix {
                 base.push_str("_root");
             }
@@ -530,6 +516,32 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
             name
         })
         .collect()
+}
+
+/// Appends `_word` to `name`: `word` is `folder` lowercased, each char
+/// not ASCII alphanumeric a `_`, without `_`s at its ends; nothing if that
+/// leaves it empty.
+fn push_name_word(name: &mut Vec<u8>, folder: &str) {
+    // A byte loop into `name` itself: the macro runs unoptimised, where a
+    // `chars()` chain, or a word of its own then trimmed, costs far more. A
+    // non-ASCII char becomes one `_`, from its first byte (UTF-8
+    // continuation bytes are 0b10xx_xxxx).
+    let separator = name.len();
+    name.reserve(folder.len() + 1);
+    name.push(b'_');
+    for &b in folder.as_bytes() {
+        if b.is_ascii_alphanumeric() {
+            name.push(b.to_ascii_lowercase());
+        } else if b & 0xC0 != 0x80 && name.len() > separator + 1 {
+            name.push(b'_');
+        }
+    }
+    while name.len() > separator + 1 && name[name.len() - 1] == b'_' {
+        name.pop();
+    }
+    if name.len() == separator + 1 {
+        name.truncate(separator);
+    }
 }
 
 #[cfg(test)]
