@@ -343,7 +343,7 @@ impl<'a> Emitter<'a> {
                     wrapped = cached(wrapped);
                 }
                 wrapped = limited(wrapped);
-                let method = e.method.as_str().to_ascii_lowercase();
+                let method = e.method.as_lowercase();
                 let _ = write!(
                     out,
                     ".{method}(is_handler_{module}(&{handler}, {}))",

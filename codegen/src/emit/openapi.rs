@@ -119,7 +119,7 @@ impl Emitter<'_> {
             out,
             "{{\nlet mut op = doc.operation({}, {}, {paths});",
             lit(&self.route_ids[index]),
-            lit(&method.as_str().to_ascii_lowercase())
+            lit(method.as_lowercase())
         );
         if !signature.summary.is_empty() || !signature.description.is_empty() {
             let _ = writeln!(

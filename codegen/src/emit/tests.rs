@@ -111,3 +111,10 @@ fn lit_is_the_debug_form_of_the_string() {
         assert_eq!(lit(s).to_string(), format!("{s:?}"), "{s:?}");
     }
 }
+
+#[test]
+fn each_methods_lowercase_name_is_its_token_lowercased() {
+    for m in Method::ALL {
+        assert_eq!(m.as_lowercase(), m.as_str().to_ascii_lowercase());
+    }
+}
