@@ -277,6 +277,7 @@ impl<'a> Emitter<'a> {
         let info = &self.infos[index];
         let fill_in = self.fill_in[index];
         let state = self.state;
+        let methods = route.methods();
         // A route without parameters or limits passes every check of
         // `rt::Check` (its other trailing-slash form is registered apart),
         // so its handlers go unwrapped: less code for rustc, as by hand.
@@ -318,7 +319,6 @@ impl<'a> Emitter<'a> {
                 self.slash
             );
             // The automatic OPTIONS and 405 answers share one check type.
-            let methods = route.methods();
             let shares = !methods.contains(&Method::Options) || !methods.contains(&Method::Query);
             if !route.any_method && shares {
                 out.push_str("let shared = check.shared();\n");
@@ -350,7 +350,7 @@ impl<'a> Emitter<'a> {
                     guarded(wrapped)
                 );
             }
-            if !route.methods().contains(&Method::Options) {
+            if !methods.contains(&Method::Options) {
                 let _ = write!(
                     out,
                     ".options({})",
@@ -359,7 +359,7 @@ impl<'a> Emitter<'a> {
             }
             // Ours rather than axum's 405: middleware wrap it, and its
             // `Allow` reads like the one `OPTIONS` sends.
-            let fallback = if route.methods().contains(&Method::Query) {
+            let fallback = if methods.contains(&Method::Query) {
                 let handler = format!("{module}::QUERY");
                 let query = format!(
                     "rt::method_not_allowed(&{info}).or_query({})",
