@@ -235,7 +235,7 @@ impl<'a> Emitter<'a> {
             out.push_str(";\n");
         }
         out.push_str("/// Every route, in the order Next.js ranks them.\n#[allow(dead_code)] pub static ROUTES: &[::approute::RouteInfo] = &[");
-        out.push_str(&self.infos.join(", "));
+        push_joined(out, &self.infos);
         out.push_str("];\n/// Every file served from the public folder, sorted by path.\n#[allow(dead_code)] pub static PUBLIC_FILES: &[::approute::PublicFile] = &[\n");
         for file in &self.tree.public {
             emit_public_file(out, file);
@@ -490,6 +490,17 @@ pub(crate) struct Lit<'a>(&'a str);
 impl std::fmt::Display for Lit<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self.0, f)
+    }
+}
+
+/// `items.join(", ")` pushed onto `out`: `join` is generic, and so
+/// unoptimised in the macro, and makes a `String` of its own.
+pub(crate) fn push_joined<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item.as_ref());
     }
 }
 

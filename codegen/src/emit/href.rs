@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{lit, EmitOptions};
+use super::{lit, push_joined, EmitOptions};
 use crate::model::TrailingSlash;
 
 const DOC: &str = "/// A link to a route, checked against the tree when the crate compiles:\n\
@@ -21,14 +21,10 @@ pub(super) fn emit_href(out: &mut String, route_ids: &[String], options: &EmitOp
     let mut ids: Vec<String> = route_ids.iter().map(|id| lit(id).to_string()).collect();
     ids.sort();
     ids.dedup();
-    write_macro(
-        out,
-        options.module(),
-        &format!(
-            "::approute::__private::href!([{}] {slash}; $($args)*)",
-            ids.join(", ")
-        ),
-    );
+    let mut body = String::from("::approute::__private::href!([");
+    push_joined(&mut body, &ids);
+    let _ = write!(body, "] {slash}; $($args)*)");
+    write_macro(out, options.module(), &body);
 }
 
 /// The stand-in's macro: any call is a `String`, so a broken tree shows

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::lit;
+use super::{lit, push_joined};
 use crate::config::{self, Value};
 use crate::model::{Method, PublicFile, Route, RouteConfig, UrlSegment};
 use crate::patterns::public_url;
@@ -106,14 +106,8 @@ pub fn allow_header(route: &Route) -> String {
     // A handful of names: sorting them beats a `BTreeSet` at opt-level 0.
     methods.sort_unstable();
     methods.dedup();
-    // Pushed by hand: `join` is generic, and so unoptimised in the macro.
     let mut header = String::with_capacity(8 * methods.len());
-    for (i, method) in methods.iter().enumerate() {
-        if i > 0 {
-            header.push_str(", ");
-        }
-        header.push_str(method);
-    }
+    push_joined(&mut header, &methods);
     header
 }
 
