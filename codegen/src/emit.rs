@@ -91,7 +91,7 @@ pub fn emit(tree: &RouteTree, options: &EmitOptions) -> String {
         emitter.emit_build_route(&mut out, index);
     }
     emitter.emit_router(&mut out);
-    href::emit_href(&mut out, tree, options);
+    href::emit_href(&mut out, &emitter.route_ids, options);
     if options.openapi {
         emitter.emit_openapi(&mut out);
     }
@@ -137,6 +137,8 @@ struct Emitter<'a> {
     route_modules: Vec<String>,
     /// Each route's `RouteInfo` constant, `ROUTE_API_USERS_ID`.
     infos: Vec<String>,
+    /// Each route's id, `/api/users/[id]`: made once, written three times.
+    route_ids: Vec<String>,
     middleware_modules: Vec<String>,
     registrations: Registrations,
     /// Each route's patterns, as indices into `registrations.routes`.
@@ -179,6 +181,7 @@ impl<'a> Emitter<'a> {
             },
             route_modules,
             infos,
+            route_ids: routes.iter().map(|r| r.route_id()).collect(),
             middleware_modules: module_names("middleware", tree.middleware.iter().map(|m| &m.file)),
             registrations,
             route_patterns,
@@ -200,11 +203,12 @@ impl<'a> Emitter<'a> {
             self.options.module()
         );
         out.push_str(self.options.glob_import());
-        let files = tree.routes.iter().map(|r| (&r.file, r.route_id())).chain(
-            tree.middleware
-                .iter()
-                .map(|m| (&m.file, "middleware".to_string())),
-        );
+        let files = tree
+            .routes
+            .iter()
+            .map(|r| &r.file)
+            .zip(self.route_ids.iter().map(String::as_str))
+            .chain(tree.middleware.iter().map(|m| (&m.file, "middleware")));
         let names = self.route_modules.iter().chain(&self.middleware_modules);
         for ((file, what), name) in files.zip(names) {
             let _ = writeln!(
@@ -219,13 +223,19 @@ impl<'a> Emitter<'a> {
 
     /// The `RouteInfo` constants, `ROUTES` and `PUBLIC_FILES`.
     fn emit_tables(&self, out: &mut String) {
-        for (route, info) in self.tree.routes.iter().zip(&self.infos) {
+        for ((route, info), id) in self
+            .tree
+            .routes
+            .iter()
+            .zip(&self.infos)
+            .zip(&self.route_ids)
+        {
             let _ = write!(out, "const {info}: ::approute::RouteInfo = ");
-            emit_route_info(out, route);
+            emit_route_info(out, route, id);
             out.push_str(";\n");
         }
         out.push_str("/// Every route, in the order Next.js ranks them.\n#[allow(dead_code)] pub static ROUTES: &[::approute::RouteInfo] = &[");
-        out.push_str(&self.infos.join(", "));
+        push_joined(out, &self.infos);
         out.push_str("];\n/// Every file served from the public folder, sorted by path.\n#[allow(dead_code)] pub static PUBLIC_FILES: &[::approute::PublicFile] = &[\n");
         for file in &self.tree.public {
             emit_public_file(out, file);
@@ -239,8 +249,9 @@ impl<'a> Emitter<'a> {
         let module = &self.route_modules[index];
         let file = &self.tree.routes[index].file.display_path;
         let state = self.state;
-        let message = lit(&format!("`{{F}}` in `{file}` is not an axum handler"));
-        let label = lit(&format!("a handler exported by `{file}`"));
+        let message = format!("`{{F}}` in `{file}` is not an axum handler");
+        let label = format!("a handler exported by `{file}`");
+        let (message, label) = (lit(&message), lit(&label));
         let _ = writeln!(
             out,
             "#[diagnostic::on_unimplemented(message = {message}, label = {label}, \
@@ -266,6 +277,7 @@ impl<'a> Emitter<'a> {
         let info = &self.infos[index];
         let fill_in = self.fill_in[index];
         let state = self.state;
+        let methods = route.methods();
         // A route without parameters or limits passes every check of
         // `rt::Check` (its other trailing-slash form is registered apart),
         // so its handlers go unwrapped: less code for rustc, as by hand.
@@ -307,7 +319,6 @@ impl<'a> Emitter<'a> {
                 self.slash
             );
             // The automatic OPTIONS and 405 answers share one check type.
-            let methods = route.methods();
             let shares = !methods.contains(&Method::Options) || !methods.contains(&Method::Query);
             if !route.any_method && shares {
                 out.push_str("let shared = check.shared();\n");
@@ -332,14 +343,14 @@ impl<'a> Emitter<'a> {
                     wrapped = cached(wrapped);
                 }
                 wrapped = limited(wrapped);
-                let method = e.method.as_str().to_ascii_lowercase();
+                let method = e.method.as_lowercase();
                 let _ = write!(
                     out,
                     ".{method}(is_handler_{module}(&{handler}, {}))",
                     guarded(wrapped)
                 );
             }
-            if !route.methods().contains(&Method::Options) {
+            if !methods.contains(&Method::Options) {
                 let _ = write!(
                     out,
                     ".options({})",
@@ -348,7 +359,7 @@ impl<'a> Emitter<'a> {
             }
             // Ours rather than axum's 405: middleware wrap it, and its
             // `Allow` reads like the one `OPTIONS` sends.
-            let fallback = if route.methods().contains(&Method::Query) {
+            let fallback = if methods.contains(&Method::Query) {
                 let handler = format!("{module}::QUERY");
                 let query = format!(
                     "rt::method_not_allowed(&{info}).or_query({})",
@@ -466,8 +477,31 @@ impl<'a> Emitter<'a> {
 }
 
 /// A Rust string literal holding `s` (`Debug` escapes what must be).
-pub(crate) fn lit(s: &str) -> String {
-    format!("{s:?}")
+pub(crate) fn lit(s: &str) -> Lit<'_> {
+    Lit(s)
+}
+
+/// A string literal written straight into the output: `format!("{s:?}")`
+/// for each one made and copied a `String` (12,000 of them for 1,000
+/// routes).
+#[derive(Clone, Copy)]
+pub(crate) struct Lit<'a>(&'a str);
+
+impl std::fmt::Display for Lit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.0, f)
+    }
+}
+
+/// `items.join(", ")` pushed onto `out`: `join` is generic, and so
+/// unoptimised in the macro, and makes a `String` of its own.
+pub(crate) fn push_joined<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item.as_ref());
+    }
 }
 
 /// `route_api_users_id` for `app/api/users/[id]`: readable in error
@@ -476,25 +510,11 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
     let mut used = BTreeSet::new();
     files
         .map(|file| {
-            let mut base = String::from(prefix);
+            let mut bytes = prefix.as_bytes().to_vec();
             for folder in &file.folders {
-                // A byte loop: the macro runs unoptimised, where a `chars()`
-                // chain costs far more. A non-ASCII char becomes one `_`, from
-                // its first byte (UTF-8 continuation bytes are 0b10xx_xxxx).
-                let mut word = Vec::with_capacity(folder.len());
-                for &b in folder.as_bytes() {
-                    if b.is_ascii_alphanumeric() {
-                        word.push(b.to_ascii_lowercase());
-                    } else if b & 0xC0 != 0x80 {
-                        word.push(b'_');
-                    }
-                }
-                let word = std::str::from_utf8(&word).expect("ASCII").trim_matches('_');
-                if !word.is_empty() {
-                    base.push('_');
-                    base.push_str(word);
-                }
+                push_name_word(&mut bytes, folder);
             }
+            let mut base = String::from_utf8(bytes).expect("ASCII");
             if base == prefix {
                 base.push_str("_root");
             }
@@ -507,6 +527,32 @@ fn module_names<'a>(prefix: &str, files: impl Iterator<Item = &'a RouteFile>) ->
             name
         })
         .collect()
+}
+
+/// Appends `_word` to `name`: `word` is `folder` lowercased, each char
+/// not ASCII alphanumeric a `_`, without `_`s at its ends; nothing if that
+/// leaves it empty.
+fn push_name_word(name: &mut Vec<u8>, folder: &str) {
+    // A byte loop into `name` itself: the macro runs unoptimised, where a
+    // `chars()` chain, or a word of its own then trimmed, costs far more. A
+    // non-ASCII char becomes one `_`, from its first byte (UTF-8
+    // continuation bytes are 0b10xx_xxxx).
+    let separator = name.len();
+    name.reserve(folder.len() + 1);
+    name.push(b'_');
+    for &b in folder.as_bytes() {
+        if b.is_ascii_alphanumeric() {
+            name.push(b.to_ascii_lowercase());
+        } else if b & 0xC0 != 0x80 && name.len() > separator + 1 {
+            name.push(b'_');
+        }
+    }
+    while name.len() > separator + 1 && name[name.len() - 1] == b'_' {
+        name.pop();
+    }
+    if name.len() == separator + 1 {
+        name.truncate(separator);
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// Declares [`Method`] from one list, so adding a method is one line.
 macro_rules! methods {
-    ($($variant:ident => $token:literal,)*) => {
+    ($($variant:ident => ($token:literal, $lower:literal),)*) => {
         /// An HTTP method a route file can export.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Method {
@@ -23,20 +23,28 @@ macro_rules! methods {
                     $(Method::$variant => $token,)*
                 }
             }
+
+            /// [`Method::as_str`] lowercased, as axum's `MethodRouter`
+            /// names its methods and OpenAPI its operations.
+            pub fn as_lowercase(self) -> &'static str {
+                match self {
+                    $(Method::$variant => $lower,)*
+                }
+            }
         }
     };
 }
 
 methods! {
-    Get => "GET",
-    Head => "HEAD",
-    Post => "POST",
-    Put => "PUT",
-    Patch => "PATCH",
-    Delete => "DELETE",
-    Options => "OPTIONS",
+    Get => ("GET", "get"),
+    Head => ("HEAD", "head"),
+    Post => ("POST", "post"),
+    Put => ("PUT", "put"),
+    Patch => ("PATCH", "patch"),
+    Delete => ("DELETE", "delete"),
+    Options => ("OPTIONS", "options"),
     // The HTTP QUERY method (safe, idempotent, with a body; IETF httpbis).
-    Query => "QUERY",
+    Query => ("QUERY", "query"),
 }
 
 impl Method {

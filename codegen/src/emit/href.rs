@@ -4,31 +4,27 @@
 
 use std::fmt::Write;
 
-use super::{lit, EmitOptions};
-use crate::model::{RouteTree, TrailingSlash};
+use super::{lit, push_joined, EmitOptions};
+use crate::model::TrailingSlash;
 
 const DOC: &str = "/// A link to a route, checked against the tree when the crate compiles:\n\
 /// `href!(\"/api/users/[id]\", id = 42)` is `\"/api/users/42\"`, a `String`;\n\
 /// a catch-all takes any iterator (`path = [\"a b\", \"c\"]` is `a%20b/c`);\n\
 /// each value is percent-encoded as one path segment.\n";
 
-/// The macro with every route id of `tree`.
-pub(super) fn emit_href(out: &mut String, tree: &RouteTree, options: &EmitOptions) {
+/// The macro with every route id of the tree.
+pub(super) fn emit_href(out: &mut String, route_ids: &[String], options: &EmitOptions) {
     let slash = match options.trailing_slash {
         TrailingSlash::Add => "add",
         TrailingSlash::Redirect | TrailingSlash::Both => "strip",
     };
-    let mut ids: Vec<String> = tree.routes.iter().map(|r| lit(&r.route_id())).collect();
+    let mut ids: Vec<String> = route_ids.iter().map(|id| lit(id).to_string()).collect();
     ids.sort();
     ids.dedup();
-    write_macro(
-        out,
-        options.module(),
-        &format!(
-            "::approute::__private::href!([{}] {slash}; $($args)*)",
-            ids.join(", ")
-        ),
-    );
+    let mut body = String::from("::approute::__private::href!([");
+    push_joined(&mut body, &ids);
+    let _ = write!(body, "] {slash}; $($args)*)");
+    write_macro(out, options.module(), &body);
 }
 
 /// The stand-in's macro: any call is a `String`, so a broken tree shows

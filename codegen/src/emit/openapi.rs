@@ -118,8 +118,8 @@ impl Emitter<'_> {
         let _ = writeln!(
             out,
             "{{\nlet mut op = doc.operation({}, {}, {paths});",
-            lit(&route.route_id()),
-            lit(&method.as_str().to_ascii_lowercase())
+            lit(&self.route_ids[index]),
+            lit(method.as_lowercase())
         );
         if !signature.summary.is_empty() || !signature.description.is_empty() {
             let _ = writeln!(

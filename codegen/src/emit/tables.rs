@@ -3,17 +3,18 @@
 
 use std::fmt::Write;
 
-use super::lit;
+use super::{lit, push_joined};
 use crate::config::{self, Value};
 use crate::model::{Method, PublicFile, Route, RouteConfig, UrlSegment};
 use crate::patterns::public_url;
 use crate::public::http_date;
 
-pub(super) fn emit_route_info(out: &mut String, route: &Route) {
+/// `id` is `route.route_id()`, which the emitter has made already.
+pub(super) fn emit_route_info(out: &mut String, route: &Route, id: &str) {
     let _ = write!(
         out,
         "::approute::RouteInfo::__new({}, {}, &[",
-        lit(&route.route_id()),
+        lit(id),
         lit(&route.file.display_path)
     );
     for m in route_methods(route) {
@@ -82,7 +83,7 @@ fn emit_route_config(out: &mut String, config: &RouteConfig) {
                 }
                 Value::Bool(b) => b.to_string(),
                 Value::Strs(strs) => {
-                    let strs: Vec<String> = strs.iter().map(|t| lit(t)).collect();
+                    let strs: Vec<String> = strs.iter().map(|t| lit(t).to_string()).collect();
                     format!("&[{}]", strs.join(", "))
                 }
                 Value::Pair(Some((a, b))) => format!("::core::option::Option::Some(({a}, {b}))"),
@@ -105,7 +106,9 @@ pub fn allow_header(route: &Route) -> String {
     // A handful of names: sorting them beats a `BTreeSet` at opt-level 0.
     methods.sort_unstable();
     methods.dedup();
-    methods.join(", ")
+    let mut header = String::with_capacity(8 * methods.len());
+    push_joined(&mut header, &methods);
+    header
 }
 
 /// What the route answers itself: every method for a `handler`.

@@ -75,6 +75,9 @@ fn module_names_are_lowercase_ascii_words_one_underscore_per_odd_char() {
         file(&["Caf\u{e9}s", "a\u{e9}-b"]),
         file(&["api", "(group)", "[id]"]),
         file(&[]),
+        // underscores trimmed from each word's ends, a word of none dropped
+        file(&["__a_b__", "(..)", "\u{e9}"]),
+        file(&["api", "[id]"]),
     ];
     assert_eq!(
         module_names("route", files.iter()),
@@ -82,7 +85,36 @@ fn module_names_are_lowercase_ascii_words_one_underscore_per_odd_char() {
             "route_api_id",
             "route_caf_s_a__b",
             "route_api_group_id",
-            "route_root"
+            "route_root",
+            "route_a_b",
+            "route_api_id_2"
         ]
     );
+}
+
+#[test]
+fn lit_is_the_debug_form_of_the_string() {
+    for s in [
+        "",
+        "/api/users/{id}",
+        "a \"quoted\" \\ back",
+        "\\",
+        "\"",
+        "tab\there",
+        "line\nbreak\r\0",
+        "\u{1b}esc",
+        "caf\u{e9}",
+        "e\u{301}",
+        "\u{7f}",
+        "~ ",
+    ] {
+        assert_eq!(lit(s).to_string(), format!("{s:?}"), "{s:?}");
+    }
+}
+
+#[test]
+fn each_methods_lowercase_name_is_its_token_lowercased() {
+    for m in Method::ALL {
+        assert_eq!(m.as_lowercase(), m.as_str().to_ascii_lowercase());
+    }
 }
