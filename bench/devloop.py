@@ -154,6 +154,18 @@ class DevServer:
         return f"/api/{word}", word, lambda: shutil.rmtree(folder)
 
 
+def settle(servers, limit=20.0):
+    """Waits until `servers` use no CPU for a quarter second (`next dev`
+    compiles for a while after a change is undone), so one server's work
+    does not land in another's sample."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        before = sum(s.cpu_seconds() for s in servers)
+        time.sleep(0.25)
+        if sum(s.cpu_seconds() for s in servers) - before < 0.01:
+            return
+
+
 def new_app(run, cli, n, suffix=""):
     """The bench tree as a user starts it: `cargo approute new` (so served by
     `approute::serve`, as its README has it), then the generated `app/`.
@@ -224,6 +236,7 @@ def main(run):
                 for action in ("edit", "add"):
                     step += 1
                     word = f"dev{os.getpid()}x{step}"
+                    settle(others)
                     load = run.loadavg()
                     since = s.log_size()
                     others_cpu = sum(o.cpu_seconds() for o in others)
