@@ -2,6 +2,7 @@
 //! tuned for the edit loop, set with `--config` so the user's Cargo.toml is
 //! left alone.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,6 +20,30 @@ pub struct Built {
     pub executable: PathBuf,
     /// True when cargo rebuilt nothing: the running server is still current.
     pub fresh: bool,
+    /// The libraries cargo built the binary from (none for a replay).
+    pub libraries: Libraries,
+}
+
+/// The `.rlib`s of a cargo build, by cargo's package id: a package built
+/// with other features (or for the host too) has several.
+pub type Libraries = BTreeMap<String, BTreeSet<PathBuf>>;
+
+/// Adds the `.rlib`s of one line of cargo's JSON, if it is an artifact.
+pub fn note_libraries(line: &str, libraries: &mut Libraries) {
+    if !line.contains(r#""reason":"compiler-artifact""#) {
+        return;
+    }
+    let Some(package) = string_field(line, "package_id") else {
+        return;
+    };
+    for file in string_array(line, "filenames") {
+        if file.ends_with(".rlib") {
+            libraries
+                .entry(package.clone())
+                .or_default()
+                .insert(PathBuf::from(file));
+        }
+    }
 }
 
 /// `$CARGO_TARGET_DIR/approute-dev`, else `target/approute-dev` in the
@@ -73,6 +98,7 @@ pub fn build(
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     stages.mark("cargo started");
     let mut executables = Vec::new();
+    let mut libraries = Libraries::new();
     let mut fresh = true;
     let mut first_message = true;
     // The last build script cargo ran: the app's own runs just before rustc.
@@ -89,6 +115,7 @@ pub fn build(
         if !line.contains(r#""reason":"compiler-artifact""#) {
             continue;
         }
+        note_libraries(&line, &mut libraries);
         fresh &= line.contains(r#""fresh":true"#);
         if line.contains(r#""kind":["bin"]"#) {
             if let Some(path) = string_field(&line, "executable") {
@@ -109,6 +136,7 @@ pub fn build(
         [one] => Ok(Built {
             executable: one.clone(),
             fresh,
+            libraries,
         }),
         [] => Err("the crate has no binary to serve".to_string()),
         _ => Err("the crate has several binaries: pass --bin NAME".to_string()),
@@ -116,33 +144,53 @@ pub fn build(
 }
 
 /// Runs the app's rustc command as cargo last ran it, without cargo.
-pub fn rebuild_with_rustc(
-    recorded: &Recorded,
-    crate_dir: &Path,
-    stages: &mut Stages,
-) -> Result<Built, String> {
+pub fn rebuild_with_rustc(recorded: &Recorded, stages: &mut Stages) -> Result<Built, String> {
     stages.mark("rustc started (no cargo)");
-    let built = recorded.run(crate_dir);
+    let built = recorded.run();
     stages.mark("rustc exited");
     built.map(|()| Built {
         executable: recorded.executable.clone(),
         fresh: false,
+        libraries: Libraries::new(),
     })
 }
 
 /// The string value of `"name":"..."` in one line of cargo's JSON.
 pub fn string_field(line: &str, name: &str) -> Option<String> {
     let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
+    json_string(&line[start..]).map(|(value, _)| value)
+}
+
+/// The strings of `"name":["...","..."]` in one line of cargo's JSON.
+fn string_array(line: &str, name: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let Some(start) = line.find(&format!("\"{name}\":[")) else {
+        return values;
+    };
+    let mut rest = &line[start + name.len() + 4..];
+    while let Some(after_quote) = rest.strip_prefix('"') {
+        let Some((value, used)) = json_string(after_quote) else {
+            break;
+        };
+        values.push(value);
+        rest = after_quote[used..].trim_start_matches(',');
+    }
+    values
+}
+
+/// A JSON string's value, from just after its opening quote, and how many
+/// bytes it took with its closing quote.
+fn json_string(text: &str) -> Option<(String, usize)> {
     let mut value = String::new();
-    let mut chars = line[start..].chars();
-    while let Some(c) = chars.next() {
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
         match c {
-            '"' => return Some(value),
-            '\\' => match chars.next()? {
+            '"' => return Some((value, at + 1)),
+            '\\' => match chars.next()?.1 {
                 'n' => value.push('\n'),
                 't' => value.push('\t'),
                 'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
+                    let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
                     value.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
                 }
                 other => value.push(other),
@@ -166,5 +214,29 @@ mod tests {
             Some("/t/a \"b\"\\cé")
         );
         assert_eq!(string_field(r#"{"executable":null}"#, "executable"), None);
+    }
+
+    #[test]
+    fn notes_each_packages_rlibs() {
+        let mut libraries = Libraries::new();
+        let line = r#"{"reason":"compiler-artifact","package_id":"registry+x#tokio@1.0.0","filenames":["/t/libtokio-1.rlib","/t/libtokio-1.rmeta"],"fresh":true}"#;
+        note_libraries(line, &mut libraries);
+        note_libraries(&line.replace("-1.", "-2."), &mut libraries);
+        note_libraries(
+            r#"{"reason":"build-script-executed","package_id":"p"}"#,
+            &mut libraries,
+        );
+        assert_eq!(libraries.len(), 1);
+        assert_eq!(
+            libraries["registry+x#tokio@1.0.0"],
+            BTreeSet::from([
+                PathBuf::from("/t/libtokio-1.rlib"),
+                PathBuf::from("/t/libtokio-2.rlib")
+            ])
+        );
+        assert_eq!(
+            string_array(r#"{"filenames":["a\"b",""]}"#, "filenames"),
+            ["a\"b", ""]
+        );
     }
 }

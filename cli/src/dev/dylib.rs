@@ -14,10 +14,11 @@
 //! statically linked replays serve the saves.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::build;
+use super::build::{self, Libraries};
 use super::rustc::{output_path, Recorded};
 
 /// The dependency built as a dylib, by the name the app's code uses.
@@ -42,41 +43,65 @@ pub fn warm_up(
     crate_dir: &Path,
     record: &Path,
     recorded: &Recorded,
+    libraries: &Libraries,
 ) -> Result<Recorded, WarmUpFailed> {
-    let linked = dylib_linked(crate_dir, record, recorded).map_err(|why| WarmUpFailed {
-        why,
-        may_retry: false,
-    })?;
+    let linked =
+        dylib_linked(crate_dir, record, recorded, libraries).map_err(|why| WarmUpFailed {
+            why,
+            may_retry: false,
+        })?;
     // Fails on a compile error of the moment, or on a graph rustc will not
     // link this way after all.
-    linked
-        .run_showing(crate_dir, false)
-        .map_err(|_| WarmUpFailed {
-            why: "the first build linked against it failed".to_string(),
-            may_retry: true,
-        })?;
+    linked.run_showing(false).map_err(|_| WarmUpFailed {
+        why: "the first build linked against it failed".to_string(),
+        may_retry: true,
+    })?;
     Ok(linked)
 }
 
-/// Builds approute as a dylib; the app's command linked against it.
-fn dylib_linked(crate_dir: &Path, record: &Path, recorded: &Recorded) -> Result<Recorded, String> {
+/// Builds approute as a dylib; the app's command linked against it, if
+/// the dylib holds the very libraries the app was built with (`libraries`).
+fn dylib_linked(
+    crate_dir: &Path,
+    record: &Path,
+    recorded: &Recorded,
+    libraries: &Libraries,
+) -> Result<Recorded, String> {
     let rlib = extern_path(&recorded.args, CRATE)
         .ok_or_else(|| format!("the app has no `--extern {CRATE}`"))?;
     let deps = rlib
         .parent()
         .ok_or("the approute library has no folder")?
         .to_path_buf();
-    let built = build::cargo("rustc", crate_dir, Some(record))
+    let mut child = build::cargo("rustc", crate_dir, Some(record))
         .args(["-p", CRATE, "--lib", "--crate-type", "dylib", "--quiet"])
+        .arg("--message-format=json-render-diagnostics")
         .args(["--", "-C", "prefer-dynamic"])
-        .stdout(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut in_dylib = Libraries::new();
+    for line in BufReader::new(child.stdout.take().expect("piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        build::note_libraries(&line, &mut in_dylib);
+    }
+    let built = child
+        .wait_with_output()
+        .map_err(|e| format!("cargo: {e}"))?;
     if !built.status.success() {
         let why = String::from_utf8_lossy(&built.stderr);
         return Err(format!(
             "cargo rustc -p {CRATE} --crate-type dylib failed: {}",
             why.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+        ));
+    }
+    if let Some(package) = built_otherwise(&in_dylib, libraries) {
+        return Err(format!(
+            "{package} is built with other features for approute alone than for the app \
+             (approute is a member of the app's workspace?), and the two would not be one"
         ));
     }
     let dylib = deps.join(format!(
@@ -90,6 +115,16 @@ fn dylib_linked(crate_dir: &Path, record: &Path, recorded: &Recorded) -> Result<
     let std_dir = target_libdir(&recorded.rustc)?;
     relinked(recorded, &dylib, &[&deps, &std_dir])
         .ok_or_else(|| "the app's rustc command has no output path".to_string())
+}
+
+/// The first package whose libraries in the dylib are not among those the
+/// app was built with: linked both ways, the app would hold two copies of
+/// it (two tokio runtimes' worth of statics, say), which rustc allows.
+fn built_otherwise<'a>(in_dylib: &'a Libraries, app: &Libraries) -> Option<&'a str> {
+    in_dylib.iter().find_map(|(package, files)| {
+        let same = app.get(package).is_some_and(|built| files.is_subset(built));
+        (!same).then_some(package.as_str())
+    })
 }
 
 /// `recorded`, linked against `dylib` for the crate [`CRATE`], finding
@@ -154,11 +189,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_library_built_otherwise_for_the_dylib_is_named() {
+        let libraries = |entries: &[(&str, &str)]| {
+            let mut found = Libraries::new();
+            for (package, file) in entries {
+                found
+                    .entry(package.to_string())
+                    .or_default()
+                    .insert(PathBuf::from(file));
+            }
+            found
+        };
+        let app = libraries(&[
+            ("tokio", "/t/libtokio-1.rlib"),
+            ("syn", "/t/libsyn-host.rlib"),
+            ("serde", "/t/libserde-1.rlib"),
+        ]);
+        let same = libraries(&[
+            ("tokio", "/t/libtokio-1.rlib"),
+            ("syn", "/t/libsyn-host.rlib"),
+        ]);
+        assert_eq!(built_otherwise(&same, &app), None);
+        let other = libraries(&[
+            ("syn", "/t/libsyn-host.rlib"),
+            ("tokio", "/t/libtokio-2.rlib"),
+        ]);
+        assert_eq!(built_otherwise(&other, &app), Some("tokio"));
+        let unknown = libraries(&[("hyper", "/t/libhyper-1.rlib")]);
+        assert_eq!(built_otherwise(&unknown, &app), Some("hyper"));
+    }
+
+    #[test]
     fn the_relinked_command_uses_the_dylib_its_own_names_and_an_rpath() {
         let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
         let record = std::env::temp_dir().join(format!("dylib-test-{}", std::process::id()));
         let mut bytes = Vec::new();
         for w in [
+            "/t",
             "rustc",
             "--crate-name",
             "app",

@@ -49,6 +49,8 @@ struct Dev {
     record: Option<PathBuf>,
     /// The app's rustc command, once cargo has built it.
     recorded: Option<Recorded>,
+    /// The libraries cargo's last build linked the app from.
+    libraries: build::Libraries,
     /// That command linked against approute as a dylib (see `dylib`),
     /// once its first build is done; replays use it when there is one.
     dylib_linked: Option<Recorded>,
@@ -104,6 +106,7 @@ pub fn run(crate_dir: PathBuf, bin: Option<String>, timings: bool) -> Result<i32
         timings: timings || std::env::var_os("APPROUTE_DEV_TIMINGS").is_some_and(|v| v == "1"),
         record,
         recorded: None,
+        libraries: build::Libraries::new(),
         dylib_linked: None,
         warming_up: None,
         // APPROUTE_DEV_DYLIB=0: always link statically, as cargo does.
@@ -171,7 +174,7 @@ impl Dev {
         {
             Some(recorded) => {
                 let recorded = self.dylib_linked.as_ref().unwrap_or(recorded);
-                build::rebuild_with_rustc(recorded, &self.crate_dir, &mut stages)
+                build::rebuild_with_rustc(recorded, &mut stages)
             }
             None => self.build_with_cargo(&mut stages),
         };
@@ -227,6 +230,7 @@ impl Dev {
             self.recorded = record
                 .and_then(Recorded::read)
                 .filter(|r| rustc::same_file(&r.executable, &built.executable));
+            self.libraries = built.libraries.clone();
             // Cargo may have rebuilt approute: link against it again.
             self.dylib_linked = None;
             self.warming_up = None;
@@ -247,8 +251,9 @@ impl Dev {
             return;
         };
         let crate_dir = self.crate_dir.clone();
+        let libraries = self.libraries.clone();
         self.warming_up = Some(std::thread::spawn(move || {
-            let linked = dylib::warm_up(&crate_dir, &record, &recorded);
+            let linked = dylib::warm_up(&crate_dir, &record, &recorded, &libraries);
             match &linked {
                 Ok(_) => say("the next rebuilds link against approute as a shared library"),
                 Err(failed) => say(&format!("rebuilds link statically ({})", failed.why)),

@@ -58,7 +58,8 @@ pub fn record_name(crate_dir: &Path) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     crate_dir.hash(&mut hasher);
     let name = crate_dir.file_name().unwrap_or_default().to_string_lossy();
-    format!("rustc-{name}-{:016x}.record", hasher.finish())
+    // `v2`: since the record starts with the folder rustc ran in.
+    format!("rustc-{name}-{:016x}.v2.record", hasher.finish())
 }
 
 /// Whether `a` and `b` are one file: cargo hard-links the binary rustc
@@ -71,11 +72,13 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// `rustc`, `args` and the environment, NUL-separated, a blank entry
-/// before the environment.
+/// The folder rustc runs in (cargo runs a workspace member's rustc in the
+/// workspace's root, with paths relative to it), `rustc`, `args` and the
+/// environment, NUL-separated, a blank entry before the environment.
 fn write_record(path: &Path, rustc: &OsString, args: &[OsString]) -> std::io::Result<()> {
+    let dir = std::env::current_dir()?.into_os_string();
     let mut bytes = Vec::new();
-    for arg in std::iter::once(rustc).chain(args) {
+    for arg in [&dir, rustc].into_iter().chain(args) {
         bytes.extend_from_slice(arg.as_bytes());
         bytes.push(0);
     }
@@ -100,6 +103,8 @@ type Env = Vec<(OsString, OsString)>;
 /// The app's rustc run as cargo last made it.
 #[derive(Clone)]
 pub struct Recorded {
+    /// Where cargo ran it: its relative paths start there.
+    dir: PathBuf,
     pub(super) rustc: OsString,
     pub(super) args: Vec<OsString>,
     env: Env,
@@ -112,9 +117,17 @@ impl Recorded {
     pub fn read(path: &Path) -> Option<Recorded> {
         let bytes = std::fs::read(path).ok()?;
         let (mut args, env) = split_record(&bytes)?;
+        if args.len() < 2 {
+            return None;
+        }
+        let dir = PathBuf::from(args.remove(0));
         let rustc = args.remove(0);
+        if !dir.is_absolute() {
+            return None;
+        }
         let executable = output_path(&args)?;
         Some(Recorded {
+            dir,
             rustc,
             args,
             env,
@@ -150,17 +163,17 @@ impl Recorded {
     /// diagnostics too: other flags than cargo's would make rustc drop the
     /// incremental cache and rebuild the crate whole); each diagnostic is
     /// shown as rustc rendered it, as cargo shows it.
-    pub fn run(&self, crate_dir: &Path) -> Result<(), String> {
-        self.run_showing(crate_dir, true)
+    pub fn run(&self) -> Result<(), String> {
+        self.run_showing(true)
     }
 
     /// [`Recorded::run`], with its diagnostics shown or not.
-    pub fn run_showing(&self, crate_dir: &Path, shown: bool) -> Result<(), String> {
+    pub fn run_showing(&self, shown: bool) -> Result<(), String> {
         let mut child = Command::new(&self.rustc)
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(n, v)| (n, v)))
-            .current_dir(crate_dir)
+            .current_dir(&self.dir)
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run rustc: {e}"))?;
@@ -271,6 +284,7 @@ mod tests {
         ]);
         write_record(&path, &"/bin/rustc".into(), &args).unwrap();
         let recorded = Recorded::read(&path).unwrap();
+        assert_eq!(recorded.dir, std::env::current_dir().unwrap());
         assert_eq!(recorded.rustc, "/bin/rustc");
         assert_eq!(
             recorded.args,
@@ -303,6 +317,7 @@ mod tests {
         let out = dir.join("out");
         std::fs::create_dir_all(&out).unwrap();
         let recorded = |env: Env| Recorded {
+            dir: dir.clone(),
             rustc: "rustc".into(),
             args: Vec::new(),
             env,
