@@ -191,8 +191,7 @@ impl Lru {
     }
 
     fn put(&mut self, key: &str, answer: CachedAnswer) {
-        let lru = self;
-        lru.remove(key);
+        self.remove(key);
         let size = entry_cost(key, &answer);
         // As if every index set were new: evicting may drop the one it joins.
         let worst = size
@@ -202,31 +201,31 @@ impl Lru {
                 .iter()
                 .map(|t| index_set_cost(t))
                 .sum::<usize>();
-        if worst > lru.max_bytes {
+        if worst > self.max_bytes {
             return;
         }
-        while lru.bytes + worst > lru.max_bytes {
-            let Some((_, oldest)) = lru.order.pop_first() else {
+        while self.bytes + worst > self.max_bytes {
+            let Some((_, oldest)) = self.order.pop_first() else {
                 break;
             };
-            lru.remove(&oldest);
+            self.remove(&oldest);
         }
-        lru.tick += 1;
-        let tick = lru.tick;
+        self.tick += 1;
+        let tick = self.tick;
         let key: Arc<str> = Arc::from(key);
         let Lru {
             by_path,
             by_tag,
             bytes,
             ..
-        } = &mut *lru;
+        } = self;
         *bytes += index(by_path, answer.path(), &key);
         for tag in answer.tags() {
             *bytes += index(by_tag, tag, &key);
         }
-        lru.order.insert(tick, key.clone());
-        lru.bytes += size;
-        lru.entries.insert(key, Slot { answer, tick, size });
+        self.order.insert(tick, key.clone());
+        self.bytes += size;
+        self.entries.insert(key, Slot { answer, tick, size });
     }
 
     fn remove(&mut self, key: &str) {
